@@ -1,0 +1,28 @@
+import { defineConfig } from "vitest/config";
+
+// Unit tests (`*.test.ts`) are pure and fast. Integration tests (`*.int.test.ts`) run against the real
+// parts: the local control plane (or any cluster through KUBECONFIG) and Postgres (or DATABASE_URL).
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["**/*.test.ts"],
+          exclude: ["**/*.int.test.ts", "node_modules/**", "test/e2e/**"],
+        },
+      },
+      {
+        test: {
+          name: "integration",
+          include: ["**/*.int.test.ts"],
+          exclude: ["node_modules/**"],
+          globalSetup: ["test/support/global-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
