@@ -1,0 +1,61 @@
+# wicked's developer contract. `make help` lists the targets.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+TSX := node_modules/.bin/tsx
+VITEST := node_modules/.bin/vitest
+
+##@ General
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*?##/ { printf "  \033[36m%-22s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+.PHONY: deps
+deps: node_modules/.package-lock.json ## Install the pinned npm dependencies.
+
+##@ Development
+.PHONY: dev
+dev: deps controlplane ## Run wicked locally: control plane, Postgres, CRDs, samples.
+	$(TSX) hack/dev.ts
+
+.PHONY: crds
+crds: deps ## Generate crds/ from the types in api/v1alpha1.
+	$(TSX) hack/crdgen/main.ts
+
+.PHONY: fmt
+fmt: deps ## Format the code.
+	node_modules/.bin/biome check --write .
+
+.PHONY: controlplane
+controlplane: ## Build (once, cached by version) etcd, kube-apiserver, kube-controller-manager, kubectl and helm.
+	@hack/controlplane/build.sh >/dev/null
+
+.PHONY: controlplane-up
+controlplane-up: deps controlplane ## Start a local control plane in .dev/controlplane and print its kubeconfig.
+	@$(TSX) hack/controlplane/cli.ts up
+
+.PHONY: controlplane-down
+controlplane-down: deps ## Stop the local control plane.
+	@$(TSX) hack/controlplane/cli.ts down
+
+##@ Checks
+.PHONY: test
+test: check test-unit test-integration ## Run every check and test (what CI runs).
+
+.PHONY: check
+check: deps ## Format check, lint, typecheck and stale-CRD check.
+	node_modules/.bin/biome ci .
+	node_modules/.bin/tsc --noEmit
+	$(TSX) hack/crdgen/main.ts --check
+
+.PHONY: test-unit
+test-unit: deps ## Unit tests (pure, no cluster).
+	$(VITEST) run --project unit
+
+.PHONY: test-integration
+test-integration: deps controlplane ## Integration tests against a real control plane and Postgres (KUBECONFIG/DATABASE_URL override).
+	$(VITEST) run --project integration
