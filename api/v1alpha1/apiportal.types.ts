@@ -220,7 +220,7 @@ export interface ResourceRequirements {
 
 /**
  * How users authenticate.
- * @xValidation {"rule": "self.local.enabled || (has(self.oidc) && size(self.oidc) > 0)", "message": "enable local login or configure at least one OIDC provider, or nobody can log in"}
+ * @xValidation {"rule": "!has(self.local) || !has(self.local.enabled) || self.local.enabled || (has(self.oidc) && size(self.oidc) > 0)", "message": "enable local login or configure at least one OIDC provider, or nobody can log in"}
  */
 export interface LoginSpec {
   /**

@@ -112,8 +112,8 @@ describe("kubectl explain", () => {
       ],
     ],
     ["api.spec.auth.type", ["key-auth: clients send an API key in a header.", "oauth2", "none"]],
-    ["plan.spec.rateLimits", ["Request limits per period.", "minute", "Requests per minute."]],
-    ["subscription.spec.approval", ["An approver's decision.", "Rejected is final"]],
+    ["plan.spec.rateLimits", ["Requests a subscriber may make per period", "minute", "Requests per minute."]],
+    ["subscription.spec.approval", ["The approval decision, set by an approver", "Rejected is final"]],
     ["apiportal.spec.gateway", ["External: wicked configures an existing Kong through its Admin API."]],
     ["apiclient.spec.redirectUris", ["Exact redirect URIs for the authorization code flow"]],
   ])("%s shows the doc comments", async (path, texts) => {

@@ -17,7 +17,8 @@ command -v go >/dev/null || { echo "error: Go is required to build the control p
 mkdir -p "$bin"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local
+# GOTOOLCHAIN is left to the user: with "auto" (the default) an older Go fetches the toolchain the modules need.
+export CGO_ENABLED=0 GOFLAGS=-mod=mod
 log() { echo "build.sh: $*" >&2; }
 
 # kube-apiserver, kube-controller-manager and kubectl: k8s.io/kubernetes requires its staging modules at

@@ -4,11 +4,20 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { request } from "node:https";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -290,4 +299,41 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
     await stop();
     throw err;
   }
+}
+
+/** Where a detached control plane is and how to reach it, as saved in its state.json. */
+export type DetachedControlPlane = Pick<ControlPlane, "kubeconfig" | "userKubeconfig" | "server" | "pids">;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function readState(dir: string): DetachedControlPlane | undefined {
+  const file = join(dir, "state.json");
+  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as DetachedControlPlane) : undefined;
+}
+
+/** Stops the control plane kept in dir by ensureDetachedControlPlane and removes dir. */
+export async function stopDetachedControlPlane(dir: string): Promise<void> {
+  for (const pid of [...(readState(dir)?.pids ?? [])].reverse()) {
+    if (!alive(pid)) continue;
+    process.kill(pid, "SIGTERM");
+    for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+    if (alive(pid)) process.kill(pid, "SIGKILL");
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Reuses the control plane running in dir, or starts one there that outlives this process. */
+export async function ensureDetachedControlPlane(dir: string): Promise<DetachedControlPlane> {
+  const absolute = resolve(dir);
+  const state = readState(absolute);
+  if (state?.pids.every(alive)) return state;
+  await stopDetachedControlPlane(absolute);
+  return startControlPlane({ dir: absolute, detached: true });
 }
