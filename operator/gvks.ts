@@ -1,0 +1,31 @@
+/** The kinds the operator reads and writes. */
+import { GROUP, VERSION } from "../api/v1alpha1/common.types.ts";
+import type { GroupVersionKind } from "./runtime/types.ts";
+
+/** wicked.dev ApiPortal. */
+export const APIPORTAL: GroupVersionKind = {
+  group: GROUP,
+  version: VERSION,
+  kind: "ApiPortal",
+  plural: "apiportals",
+};
+/** apps/v1 Deployment. */
+export const DEPLOYMENT: GroupVersionKind = {
+  group: "apps",
+  version: "v1",
+  kind: "Deployment",
+  plural: "deployments",
+};
+/** v1 Service. */
+export const SERVICE: GroupVersionKind = { group: "", version: "v1", kind: "Service", plural: "services" };
+/** v1 ConfigMap. */
+export const CONFIGMAP: GroupVersionKind = {
+  group: "",
+  version: "v1",
+  kind: "ConfigMap",
+  plural: "configmaps",
+};
+/** v1 Secret. */
+export const SECRET: GroupVersionKind = { group: "", version: "v1", kind: "Secret", plural: "secrets" };
+/** batch/v1 Job. */
+export const JOB: GroupVersionKind = { group: "batch", version: "v1", kind: "Job", plural: "jobs" };
