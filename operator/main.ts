@@ -1,0 +1,68 @@
+/**
+ * `wicked operator`: the manager with wicked's controllers, configured from the environment.
+ */
+import { hostname } from "node:os";
+import { KubeConfig } from "@kubernetes/client-node";
+import pino from "pino";
+import { PortalDatabases } from "./apiportal/database.ts";
+import { apiPortalController } from "./controllers/apiportal.controller.ts";
+import { createManager, type Manager } from "./runtime/manager.ts";
+
+/** Settings of the operator process; every one has an environment variable. */
+export interface OperatorConfig {
+  /** KUBECONFIG, or the in-cluster service account when unset. */
+  kubeconfig?: string;
+  /** WICKED_METRICS_PORT, default 8080. */
+  metricsPort: number;
+  /** WICKED_HEALTH_PORT, default 8081. */
+  healthPort: number;
+  /** POD_NAMESPACE: where the leader election Lease lives; default "wicked-system". */
+  leaseNamespace: string;
+  /** POD_NAME or the host name: this replica's identity in the Lease. */
+  identity: string;
+  /** WICKED_IMAGE: image of the components when an ApiPortal names none. */
+  image: string;
+  /** WICKED_LOG_LEVEL, default info. */
+  logLevel: string;
+  /** WICKED_RESYNC_SECONDS: how often every object is reconciled even without changes; default 300. */
+  resyncSeconds: number;
+}
+
+/** Reads the operator's configuration from the environment. */
+export function operatorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): OperatorConfig {
+  return {
+    ...(env.KUBECONFIG ? { kubeconfig: env.KUBECONFIG } : {}),
+    metricsPort: Number(env.WICKED_METRICS_PORT ?? 8080),
+    healthPort: Number(env.WICKED_HEALTH_PORT ?? 8081),
+    leaseNamespace: env.POD_NAMESPACE ?? "wicked-system",
+    identity: env.POD_NAME ?? `${hostname()}-${process.pid}`,
+    image: env.WICKED_IMAGE ?? "ghcr.io/wicked-dev/wicked:0.1.0",
+    logLevel: env.WICKED_LOG_LEVEL ?? "info",
+    resyncSeconds: Number(env.WICKED_RESYNC_SECONDS ?? 300),
+  };
+}
+
+/** Starts the operator; the returned manager's stop() shuts it down gracefully. */
+export async function startOperator(config: OperatorConfig): Promise<{ manager: Manager; stop(): Promise<void> }> {
+  const logger = pino({ level: config.logLevel, redact: { paths: ["*.password", "*.token", "*.secret", "*.data"], censor: "[redacted]" } });
+  const kubeConfig = new KubeConfig();
+  if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
+  else kubeConfig.loadFromCluster();
+  const databases = new PortalDatabases();
+  const manager = createManager({
+    kubeConfig,
+    logger,
+    metricsPort: config.metricsPort,
+    healthPort: config.healthPort,
+    leaderElection: { namespace: config.leaseNamespace, name: "wicked-operator", identity: config.identity },
+    controllers: [apiPortalController({ databases, defaultImage: config.image, resyncPeriodMs: config.resyncSeconds * 1000 })],
+  });
+  await manager.start();
+  return {
+    manager,
+    async stop() {
+      await manager.stop();
+      await databases.close();
+    },
+  };
+}
