@@ -43,8 +43,13 @@ export function operatorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Ope
 }
 
 /** Starts the operator; the returned manager's stop() shuts it down gracefully. */
-export async function startOperator(config: OperatorConfig): Promise<{ manager: Manager; stop(): Promise<void> }> {
-  const logger = pino({ level: config.logLevel, redact: { paths: ["*.password", "*.token", "*.secret", "*.data"], censor: "[redacted]" } });
+export async function startOperator(
+  config: OperatorConfig,
+): Promise<{ manager: Manager; stop(): Promise<void> }> {
+  const logger = pino({
+    level: config.logLevel,
+    redact: { paths: ["*.password", "*.token", "*.secret", "*.data"], censor: "[redacted]" },
+  });
   const kubeConfig = new KubeConfig();
   if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
   else kubeConfig.loadFromCluster();
@@ -55,7 +60,13 @@ export async function startOperator(config: OperatorConfig): Promise<{ manager: 
     metricsPort: config.metricsPort,
     healthPort: config.healthPort,
     leaderElection: { namespace: config.leaseNamespace, name: "wicked-operator", identity: config.identity },
-    controllers: [apiPortalController({ databases, defaultImage: config.image, resyncPeriodMs: config.resyncSeconds * 1000 })],
+    controllers: [
+      apiPortalController({
+        databases,
+        defaultImage: config.image,
+        resyncPeriodMs: config.resyncSeconds * 1000,
+      }),
+    ],
   });
   await manager.start();
   return {

@@ -1,3 +1,4 @@
+import type { V1Deployment } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import type { ApiPortal } from "../../api/v1alpha1/index.ts";
 import { computeStatus, type PortalObservations, Reason } from "./status.ts";
@@ -19,7 +20,7 @@ const available = {
   metadata: { generation: 1 },
   spec: { replicas: 1 },
   status: { observedGeneration: 1, updatedReplicas: 1, availableReplicas: 1 },
-};
+} as V1Deployment;
 const obs = (over: Partial<PortalObservations> = {}): PortalObservations => ({
   database: { status: "True", reason: Reason.Migrated, message: "ok", schemaVersion: "0001_initial" },
   gateway: { status: "True", reason: Reason.AdminApiReachable, message: "ok" },
@@ -53,7 +54,7 @@ describe("computeStatus", () => {
     );
     expect(cond(status, "Ready")).toMatchObject({ status: "False", reason: "NotReady" });
     expect(cond(status, "Ready")?.message).toContain("DatabaseReady: Secret ns/db does not exist");
-    expect(cond(status, "Ready")?.message).toContain("portal-ui (0/0 available)");
+    expect(cond(status, "Ready")?.message).toContain("portal-ui (not rolled out yet)");
     expect(cond(status, "ComponentsAvailable")?.status).toBe("False");
   });
 

@@ -21,6 +21,7 @@ export function kubectl(kubeconfig: string, args: string[], input?: string): Kub
     input,
     encoding: "utf8",
     timeout: 60_000,
+    maxBuffer: 64 * 1024 * 1024,
   });
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }

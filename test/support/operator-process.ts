@@ -19,7 +19,11 @@ export interface OperatorProcess {
 }
 
 /** Starts the operator against the cluster of `kubeconfig`, with extra environment variables. */
-export async function startOperatorProcess(kubeconfig: string, identity: string, env: Record<string, string> = {}): Promise<OperatorProcess> {
+export async function startOperatorProcess(
+  kubeconfig: string,
+  identity: string,
+  env: Record<string, string> = {},
+): Promise<OperatorProcess> {
   const metricsPort = await freePort();
   const healthPort = await freePort();
   const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "bin/wicked.ts", "operator"], {
@@ -47,7 +51,10 @@ export async function startOperatorProcess(kubeconfig: string, identity: string,
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the operator exited with ${child.exitCode}:\n${output}`);
-    const ok = await fetch(`${healthUrl}/healthz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${healthUrl}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (Date.now() > deadline) throw new Error(`the operator did not become healthy:\n${output}`);
     await new Promise((r) => setTimeout(r, 200));
@@ -75,7 +82,9 @@ export function metricValue(text: string, name: string, labels: Record<string, s
     if (!line.startsWith(name)) continue;
     const match = /^([a-zA-Z_:][\w:]*)(\{([^}]*)\})?\s+(\S+)/.exec(line);
     if (!match || match[1] !== name) continue;
-    const seriesLabels = Object.fromEntries([...(match[3] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    const seriesLabels = Object.fromEntries(
+      [...(match[3] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]),
+    );
     if (Object.entries(labels).every(([k, v]) => seriesLabels[k] === v)) sum += Number(match[4]);
   }
   return sum;

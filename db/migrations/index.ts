@@ -1,0 +1,13 @@
+import { initial } from "./0001_initial.ts";
+import type { SchemaMigration } from "./types.ts";
+
+export type { SchemaMigration } from "./types.ts";
+
+/**
+ * Every migration, by name, in the order they apply. A static record rather than a directory scan, so the
+ * migrations travel inside a bundled image. A new migration gets the next four-digit prefix and is added at
+ * the end; a released one is never renamed, reordered or changed.
+ */
+export const migrations: Readonly<Record<string, SchemaMigration>> = Object.freeze({
+  "0001_initial": initial,
+});
