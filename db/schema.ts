@@ -175,7 +175,7 @@ export interface OutboxTable {
   event_type: string;
   /** What it happened to, usually a user id. */
   aggregate: string;
-  /** Event data the consumer needs; never a raw token or password. */
+  /** Event data the consumer needs (db/outbox.ts); a one-time token only until its mail is sent, never a password. */
   payload: DefaultedJsonColumn;
   /** When the event was written. */
   created_at: CreatedTimestamp;

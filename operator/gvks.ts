@@ -29,3 +29,21 @@ export const CONFIGMAP: GroupVersionKind = {
 export const SECRET: GroupVersionKind = { group: "", version: "v1", kind: "Secret", plural: "secrets" };
 /** batch/v1 Job. */
 export const JOB: GroupVersionKind = { group: "batch", version: "v1", kind: "Job", plural: "jobs" };
+/** wicked.dev Api. */
+export const API: GroupVersionKind = { group: GROUP, version: VERSION, kind: "Api", plural: "apis" };
+/** wicked.dev Plan. */
+export const PLAN: GroupVersionKind = { group: GROUP, version: VERSION, kind: "Plan", plural: "plans" };
+/** wicked.dev ApiClient. */
+export const APICLIENT: GroupVersionKind = {
+  group: GROUP,
+  version: VERSION,
+  kind: "ApiClient",
+  plural: "apiclients",
+};
+/** wicked.dev Subscription. */
+export const SUBSCRIPTION: GroupVersionKind = {
+  group: GROUP,
+  version: VERSION,
+  kind: "Subscription",
+  plural: "subscriptions",
+};

@@ -5,7 +5,11 @@ import { hostname } from "node:os";
 import { KubeConfig } from "@kubernetes/client-node";
 import pino from "pino";
 import { PortalDatabases } from "./apiportal/database.ts";
+import { apiController } from "./controllers/api.controller.ts";
+import { apiClientController } from "./controllers/apiclient.controller.ts";
 import { apiPortalController } from "./controllers/apiportal.controller.ts";
+import { planController } from "./controllers/plan.controller.ts";
+import { subscriptionController } from "./controllers/subscription.controller.ts";
 import { createManager, type Manager } from "./runtime/manager.ts";
 
 /** Settings of the operator process; every one has an environment variable. */

@@ -15,7 +15,8 @@ export type DatabaseObservation = Observation & { schemaVersion?: string };
 export class PortalDatabases {
   private readonly pools = new Map<string, Kysely<Database>>();
 
-  private pool(url: string): Kysely<Database> {
+  /** The pool of a database URL, opened on first use; throws on a URL that is not postgres://. */
+  pool(url: string): Kysely<Database> {
     let db = this.pools.get(url);
     if (!db) {
       db = createDatabase(url, {

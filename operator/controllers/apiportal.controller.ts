@@ -18,7 +18,7 @@ import {
   secretHash,
 } from "../apiportal/secrets.ts";
 import { ConditionType, computeStatus, type Observation, Reason } from "../apiportal/status.ts";
-import { isSubset } from "../desired.ts";
+import { ensure } from "../ensure.ts";
 import { APIPORTAL, CONFIGMAP, DEPLOYMENT, SECRET, SERVICE } from "../gvks.ts";
 import { KongAdminClient } from "../kong/admin-client.ts";
 import { MANAGED_TAG, portalTag } from "../kong/tags.ts";
@@ -91,22 +91,6 @@ function readSecretKey(
   return { value: Buffer.from(value, "base64").toString("utf8") };
 }
 
-/** Applies `desired` unless the cached object already has every field it sets; records what changed. */
-async function ensure(
-  ctx: ReconcileContext,
-  gvk: GroupVersionKind,
-  owner: ApiPortal,
-  desired: KubeObject,
-): Promise<void> {
-  const key = { namespace: desired.metadata.namespace ?? "", name: desired.metadata.name ?? "" };
-  const existing = ctx.cache.get(gvk, key);
-  if (existing && isSubset(desired, existing)) return;
-  await ctx.client.apply(desired, { force: true });
-  const verb = existing ? "Updated" : "Created";
-  ctx.log.info({ kind: gvk.kind, object: key.name }, `${verb} ${gvk.kind}`);
-  await ctx.recorder.event(owner as KubeObject, "Normal", verb, `${verb} ${gvk.kind} ${key.name}`);
-}
-
 async function refuseDuplicate(portal: ApiPortal, ctx: ReconcileContext): Promise<void> {
   const namespace = portal.metadata.namespace ?? "";
   const older = ctx.cache
@@ -159,8 +143,8 @@ async function applyPortal(
     keys,
     ctx.now(),
   );
-  await ensure(ctx, SECRET, portal, session as KubeObject);
-  await ensure(ctx, SECRET, portal, signing as KubeObject);
+  await ensure(ctx, SECRET, portal as KubeObject, session as KubeObject);
+  await ensure(ctx, SECRET, portal as KubeObject, signing as KubeObject);
 
   const databaseUrl = readSecretKey(ctx, namespace, portal.spec.database.urlSecretRef);
   const database = databaseUrl.problem ?? (await deps.databases.migrate(databaseUrl.value ?? ""));
@@ -173,10 +157,11 @@ async function applyPortal(
     },
   });
   for (const c of rendered) {
-    await ensure(ctx, CONFIGMAP, portal, c.configMap as KubeObject);
-    await ensure(ctx, SERVICE, portal, c.service as KubeObject);
+    await ensure(ctx, CONFIGMAP, portal as KubeObject, c.configMap as KubeObject);
+    await ensure(ctx, SERVICE, portal as KubeObject, c.service as KubeObject);
     // Components roll out only on a migrated schema; until then the running version keeps serving.
-    if (database.status === "True") await ensure(ctx, DEPLOYMENT, portal, c.deployment as KubeObject);
+    if (database.status === "True")
+      await ensure(ctx, DEPLOYMENT, portal as KubeObject, c.deployment as KubeObject);
   }
 
   const tokenRef = portal.spec.gateway.adminTokenSecretRef;

@@ -15,6 +15,11 @@ export const FIELD_MANAGER = "wicked-operator";
 export interface ApplyOptions {
   /** Take over fields another field manager owns instead of failing with 409 Conflict. */
   force?: boolean;
+  /**
+   * Apply as another field manager than FIELD_MANAGER, so two writers of one object (e.g. two controllers
+   * each owning one item of status.conditions) do not remove each other's fields.
+   */
+  fieldManager?: string;
 }
 
 /** Options of a delete. */
@@ -167,11 +172,11 @@ export class KubeClient implements Client {
   }
 
   apply<T extends KubeObject>(obj: T, opts: ApplyOptions = {}): Promise<T> {
-    return this.serverSideApply(obj, undefined, opts.force ?? false);
+    return this.serverSideApply(obj, undefined, opts.force ?? false, opts.fieldManager);
   }
 
   applyStatus<T extends KubeObject>(obj: T, opts: ApplyOptions = {}): Promise<T> {
-    return this.serverSideApply(obj, "status", opts.force ?? true);
+    return this.serverSideApply(obj, "status", opts.force ?? true, opts.fieldManager);
   }
 
   async delete(gvk: GroupVersionKind, key: ObjectKey, opts: DeleteOptions = {}): Promise<void> {
@@ -206,13 +211,14 @@ export class KubeClient implements Client {
     obj: T,
     subresource: string | undefined,
     force: boolean,
+    fieldManager = this.fieldManager,
   ): Promise<T> {
     const gvk = await this.gvkOf(obj);
     const raw = await this.rest.request<unknown>({
       method: "PATCH",
       path: objectPath(gvk, objectKey(obj), subresource),
       contentType: "application/apply-patch+yaml",
-      query: { fieldManager: this.fieldManager, force: force ? "true" : undefined },
+      query: { fieldManager, force: force ? "true" : undefined },
       body: applyBody(obj),
     });
     return decodeObject<T>(raw);

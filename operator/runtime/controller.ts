@@ -45,8 +45,12 @@ export interface ReconcileContext {
 /** A watched kind whose events map to keys of the primary kind by a function. */
 export interface WatchSpec {
   gvk: GroupVersionKind;
-  /** Keys of the primary objects an event of `obj` concerns; called for the old and new object of an update. */
-  map(obj: KubeObject): ObjectKey[];
+  /**
+   * Keys of the primary objects an event of `obj` concerns; called for the old and new object of an update.
+   * The cache lets a mapper find primaries that do not name themselves in the object (e.g. "the portal of
+   * this namespace").
+   */
+  map(obj: KubeObject, cache: Cache): ObjectKey[];
 }
 
 /** What a controller reconciles and how. */
@@ -195,7 +199,7 @@ export class Controller implements QueueProbe {
       );
     }
     for (const watch of this.options.watches ?? []) {
-      cache.informerFor(watch.gvk).addHandler(this.handler((obj) => watch.map(obj)));
+      cache.informerFor(watch.gvk).addHandler(this.handler((obj) => watch.map(obj, cache)));
     }
   }
 

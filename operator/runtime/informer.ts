@@ -210,7 +210,10 @@ export class Informer {
     const previous = this.store;
     this.store = fresh;
     this.resourceVersion = resourceVersion;
-    this.log.debug({ kind: this.gvk.kind, count: fresh.size, resourceVersion }, `Listed ${this.gvk.kind} objects`);
+    this.log.debug(
+      { kind: this.gvk.kind, count: fresh.size, resourceVersion },
+      `Listed ${this.gvk.kind} objects`,
+    );
     for (const obj of fresh.list()) {
       const old = previous.get(objectKey(obj));
       if (!old) this.emit((h) => h.onAdd(obj));
