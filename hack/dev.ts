@@ -1,7 +1,8 @@
 /**
  * `make dev`: the local development environment. Starts (or reuses) the local control plane unless
  * KUBECONFIG is set, starts an embedded Postgres (PGlite) unless DATABASE_URL is set, migrates the database,
- * installs the CRDs, applies config/samples and prints where everything is. Ctrl-C stops Postgres; the
+ * installs the CRDs and the admission policies, applies config/samples, runs the operator and prints where
+ * everything is. Ctrl-C stops Postgres; the
  * control plane keeps running for the next `make dev` (`make controlplane-down` stops it).
  */
 import { execFileSync } from "node:child_process";
@@ -12,6 +13,7 @@ import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import YAML from "yaml";
 import { createDatabase } from "../db/connect.ts";
 import { migrateToLatest } from "../db/migrate.ts";
+import { operatorConfigFromEnv, startOperator } from "../operator/main.ts";
 import { binaries, ensureDetachedControlPlane, freePort } from "./controlplane/controlplane.ts";
 
 const DEV_DIR = resolve(".dev");
@@ -58,7 +60,11 @@ async function main(): Promise<void> {
     (f) => `crd/${(YAML.parse(readFileSync(f, "utf8")) as { metadata: { name: string } }).metadata.name}`,
   );
   kubectl(kubeconfig, ["wait", "--for=condition=Established", "--timeout=60s", ...crdNames]);
+  kubectl(kubeconfig, ["apply", "-f", "config/admission/"]);
   kubectl(kubeconfig, ["apply", "-n", SAMPLES_NAMESPACE, "-f", "config/samples/"]);
+  // Without a Kong to talk to, the portal runs without a gateway and GatewayReady says so.
+  const gateway = process.env.KONG_ADMIN_URL ? { mode: "External", adminUrl: process.env.KONG_ADMIN_URL } : { mode: "None", adminUrl: null };
+  kubectl(kubeconfig, ["-n", SAMPLES_NAMESPACE, "patch", "apiportal", "developer-portal", "--type=merge", "-p", JSON.stringify({ spec: { gateway } })]);
   // The sample's database Secret points at a production-like host; here it points at the local database.
   const secret = kubectl(kubeconfig, [
     "-n",
@@ -74,24 +80,30 @@ async function main(): Promise<void> {
   ]);
   kubectl(kubeconfig, ["apply", "-n", SAMPLES_NAMESPACE, "-f", "-"], secret);
 
+  const operator = await startOperator({
+    ...operatorConfigFromEnv({ ...process.env, KUBECONFIG: kubeconfig }),
+    leaseNamespace: SAMPLES_NAMESPACE,
+  });
+
   console.log(`
 wicked dev is running.
   kubeconfig:    ${kubeconfig}
   database:      ${databaseUrl} (schema ${report.version ?? "empty"})
   samples:       applied to namespace ${SAMPLES_NAMESPACE}
+  operator:      metrics ${operator.manager.metricsUrl}, health ${operator.manager.healthUrl}
+  gateway:       ${process.env.KONG_ADMIN_URL ?? "none (set KONG_ADMIN_URL to a Kong Admin API to publish the APIs)"}
 
   export KUBECONFIG=${kubeconfig}
   kubectl get wicked -n ${SAMPLES_NAMESPACE}
 
 Press Ctrl-C to stop. The control plane keeps running; \`make controlplane-down\` stops it.`);
 
-  if (process.env.WICKED_DEV_EXIT === "1") {
-    await pglite?.stop();
-    return;
+  if (process.env.WICKED_DEV_EXIT !== "1") {
+    await new Promise<void>((done) => {
+      for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => done());
+    });
   }
-  await new Promise<void>((done) => {
-    for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => done());
-  });
+  await operator.stop();
   await pglite?.stop();
 }
 

@@ -70,6 +70,10 @@ export async function startOperator(
         defaultImage: config.image,
         resyncPeriodMs: config.resyncSeconds * 1000,
       }),
+      apiController({ databases }),
+      planController({ databases }),
+      apiClientController({ databases }),
+      subscriptionController({ databases }),
     ],
   });
   await manager.start();

@@ -87,11 +87,12 @@ export function observeComponents(deployments: PortalObservations["deployments"]
           status: "False",
           reason: Reason.ComponentsUnavailable,
           message: `Waiting for ${unavailable
-            .map(
-              (u) =>
-                `${u.component} (${u.deployment?.status?.availableReplicas ?? 0}/${u.deployment?.spec?.replicas ?? 0} available)`,
+            .map((u) =>
+              u.deployment
+                ? `${u.component} (${u.deployment.status?.availableReplicas ?? 0}/${u.deployment.spec?.replicas ?? 0} available)`
+                : `${u.component} (not rolled out yet)`,
             )
-            .join(", ")}; see kubectl describe deployment for why pods are not available`,
+            .join(", ")}; kubectl describe deployment tells why pods are not available`,
         };
   return { observation, components };
 }
