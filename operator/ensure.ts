@@ -3,7 +3,20 @@
  */
 import { isSubset } from "./desired.ts";
 import type { ReconcileContext } from "./runtime/controller.ts";
-import type { GroupVersionKind, KubeObject } from "./runtime/types.ts";
+import type { GroupVersionKind, KubeObject, ObjectKey } from "./runtime/types.ts";
+
+/**
+ * The current object, from the cache or, when the cache does not have it (yet), from the apiserver. Use it
+ * before generating anything that must be generated only once: right after this controller created an
+ * object, the cache may not have seen it, and generating again would replace it.
+ */
+export async function currentObject<T extends KubeObject>(
+  ctx: ReconcileContext,
+  gvk: GroupVersionKind,
+  key: ObjectKey,
+): Promise<T | undefined> {
+  return ctx.cache.get<T>(gvk, key) ?? (await ctx.client.get<T>(gvk, key));
+}
 
 /**
  * Server-side applies `desired` unless the cached object already has every field it sets; records

@@ -8,6 +8,7 @@ import { PortalDatabases } from "./apiportal/database.ts";
 import { apiController } from "./controllers/api.controller.ts";
 import { apiClientController } from "./controllers/apiclient.controller.ts";
 import { apiPortalController } from "./controllers/apiportal.controller.ts";
+import { gatewayController } from "./controllers/gateway.controller.ts";
 import { planController } from "./controllers/plan.controller.ts";
 import { subscriptionController } from "./controllers/subscription.controller.ts";
 import { createManager, type Manager } from "./runtime/manager.ts";
@@ -30,6 +31,8 @@ export interface OperatorConfig {
   logLevel: string;
   /** WICKED_RESYNC_SECONDS: how often every object is reconciled even without changes; default 300. */
   resyncSeconds: number;
+  /** WICKED_GATEWAY_RESYNC_SECONDS: how often each portal's Kong is checked for drift; default 60. */
+  gatewayResyncSeconds: number;
 }
 
 /** Reads the operator's configuration from the environment. */
@@ -43,6 +46,7 @@ export function operatorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Ope
     image: env.WICKED_IMAGE ?? "ghcr.io/wicked-dev/wicked:0.1.0",
     logLevel: env.WICKED_LOG_LEVEL ?? "info",
     resyncSeconds: Number(env.WICKED_RESYNC_SECONDS ?? 300),
+    gatewayResyncSeconds: Number(env.WICKED_GATEWAY_RESYNC_SECONDS ?? 60),
   };
 }
 
@@ -74,6 +78,7 @@ export async function startOperator(
       planController({ databases }),
       apiClientController({ databases }),
       subscriptionController({ databases }),
+      gatewayController({ resyncPeriodMs: config.gatewayResyncSeconds * 1000 }),
     ],
   });
   await manager.start();

@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import YAML from "yaml";
+import { migrations } from "../../db/migrations/index.ts";
 import { type KongDouble, startKongDouble } from "../../test/kong/kong-double.ts";
 import { createTestDatabase, type TestDatabase } from "../../test/support/database.ts";
 import { createNamespace, installCrds, kubectl, kubectlOk } from "../../test/support/kubectl.ts";
@@ -165,7 +166,7 @@ describe("ApiPortal controller", () => {
       () => condition("shop", "DatabaseReady")?.status === "True" && condition("shop", "DatabaseReady"),
     );
     expect(db.reason).toBe("Migrated");
-    expect(get("apiportal", "shop")?.status?.schemaVersion).toBe("0001_initial");
+    expect(get("apiportal", "shop")?.status?.schemaVersion).toBe(Object.keys(migrations).at(-1));
     const uid = get("apiportal", "shop")?.metadata.uid;
     for (const c of COMPONENTS) {
       for (const kind of ["deployment", "service", "configmap"]) {

@@ -18,7 +18,7 @@ import {
   secretHash,
 } from "../apiportal/secrets.ts";
 import { ConditionType, computeStatus, type Observation, Reason } from "../apiportal/status.ts";
-import { ensure } from "../ensure.ts";
+import { currentObject, ensure } from "../ensure.ts";
 import { APIPORTAL, CONFIGMAP, DEPLOYMENT, SECRET, SERVICE } from "../gvks.ts";
 import { KongAdminClient } from "../kong/admin-client.ts";
 import { MANAGED_TAG, portalTag } from "../kong/tags.ts";
@@ -136,10 +136,14 @@ async function applyPortal(
 
   const sessionName = childName(portal, "session");
   const signingName = childName(portal, "signing-keys");
-  const session = desiredSessionSecret(portal, ctx.cache.get(SECRET, { namespace, name: sessionName }), keys);
+  const session = desiredSessionSecret(
+    portal,
+    await currentObject(ctx, SECRET, { namespace, name: sessionName }),
+    keys,
+  );
   const signing = desiredSigningSecret(
     portal,
-    ctx.cache.get(SECRET, { namespace, name: signingName }),
+    await currentObject(ctx, SECRET, { namespace, name: signingName }),
     keys,
     ctx.now(),
   );
@@ -178,11 +182,13 @@ async function applyPortal(
   }));
   const { status, changed } = computeStatus(portal, { database, gateway, deployments, urls }, ctx.now());
   if (changed) {
+    // Only this controller's conditions: others (the gateway's, the notifications') belong to their field managers.
+    const own = new Set<string>(Object.values(ConditionType));
     await ctx.client.applyStatus({
       apiVersion: portal.apiVersion,
       kind: portal.kind,
       metadata: { name: portal.metadata.name, namespace },
-      status,
+      status: { ...status, conditions: status.conditions?.filter((c) => own.has(c.type)) },
     } as KubeObject);
   }
   const ready = status.conditions?.find((c) => c.type === ConditionType.Ready)?.status === "True";

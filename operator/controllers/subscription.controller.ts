@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import type { V1Secret } from "@kubernetes/client-node";
 import type { Api, ApiClient, Plan, Subscription, SubscriptionStatus } from "../../api/v1alpha1/index.ts";
-import { ensure } from "../ensure.ts";
+import { currentObject, ensure } from "../ensure.ts";
 import { API, APICLIENT, APIPORTAL, PLAN, SECRET, SUBSCRIPTION } from "../gvks.ts";
 import { deleteRow, subscriptionRow, upsertRow } from "../readmodel.ts";
 import type { Condition } from "../runtime/conditions.ts";
@@ -126,7 +126,10 @@ async function reconcileSubscription(
       );
       fields.credentialsSecret = byo.name;
     } else {
-      const existing = ctx.cache.get<V1Secret & KubeObject>(SECRET, { namespace, name: generatedName });
+      const existing = await currentObject<V1Secret & KubeObject>(ctx, SECRET, {
+        namespace,
+        name: generatedName,
+      });
       const random = deps.randomToken ?? ((n: number) => randomBytes(n).toString("base64url"));
       const decision = desiredCredentialsSecret(sub, api, portal, existing, random, ctx.now());
       const wrote = await ensure(ctx, SECRET, sub, decision.secret as KubeObject);

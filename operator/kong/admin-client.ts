@@ -148,7 +148,10 @@ export class KongAdminClient {
     let offset: string | undefined;
     do {
       const path = offset === undefined ? base : `${base}&offset=${encodeURIComponent(offset)}`;
-      const page = (await this.request("GET", path, undefined, opts)) as { data: KongEntity[]; offset?: string };
+      const page = (await this.request("GET", path, undefined, opts)) as {
+        data: KongEntity[];
+        offset?: string;
+      };
       all.push(...page.data);
       offset = typeof page.offset === "string" && page.offset !== "" ? page.offset : undefined;
     } while (offset !== undefined);
@@ -156,7 +159,12 @@ export class KongAdminClient {
   }
 
   /** Creates or replaces the entity with this id (`PUT /{collection}/{id}`, Kong's upsert). */
-  async put(collection: string, id: string, body: unknown, opts: KongRequestOptions = {}): Promise<KongEntity> {
+  async put(
+    collection: string,
+    id: string,
+    body: unknown,
+    opts: KongRequestOptions = {},
+  ): Promise<KongEntity> {
     return (await this.request("PUT", `/${collection}/${encodeURIComponent(id)}`, body, opts)) as KongEntity;
   }
 

@@ -179,7 +179,7 @@ function addApi(b: EntityBuilder, api: Api, upstream: string): void {
     "services",
     naturalKeys.service(ref),
     ref,
-    `Kong service "${name}" ${of}`,
+    `service "${name}" ${of}`,
     { name, ...upstreamFields(upstream) },
     { resource: ref, field: "spec.upstream" },
   );
@@ -190,7 +190,7 @@ function addApi(b: EntityBuilder, api: Api, upstream: string): void {
       "routes",
       naturalKeys.route(ref, i),
       ref,
-      `Kong route "${routeName}" ${of} (spec.routes[${i}])`,
+      `route "${routeName}" ${of} (spec.routes[${i}])`,
       {
         name: routeName,
         service,
@@ -257,7 +257,7 @@ function addSubscription(b: EntityBuilder, entry: DesiredSubscription): void {
     "consumers",
     naturalKeys.consumer(ref),
     ref,
-    `Kong consumer "${username}" ${of}`,
+    `consumer "${username}" ${of}`,
     { username, custom_id: uid ?? null },
     { resource: ref, field: "metadata.name" },
   );
@@ -292,6 +292,7 @@ function addSubscription(b: EntityBuilder, entry: DesiredSubscription): void {
         `jwt credential ${of}`,
         { consumer, key: credential.clientId, algorithm: "RS256", rsa_public_key: publicKey },
         { resource: ref, field: "spec.credentials" },
+        true,
       );
     }
   }

@@ -26,6 +26,11 @@ export class KongLedger {
     this.seen.delete(id);
   }
 
+  /** Forgets every entity but these (the desired ones), so a later re-creation is not mistaken for drift. */
+  retainOnly(ids: ReadonlySet<string> | ReadonlyMap<string, unknown>): void {
+    for (const id of [...this.seen.keys()]) if (!ids.has(id)) this.seen.delete(id);
+  }
+
   /** How many entities the ledger knows. */
   get size(): number {
     return this.seen.size;

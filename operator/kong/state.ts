@@ -47,14 +47,17 @@ export interface KongStateEntity {
   readonly owner?: ResourceRef;
   /** Where the entity's fields come from, for error messages; desired entities only. */
   readonly origin?: EntityOrigin;
-  /** A description that names no secret, for reports, events and logs: `consumer of Subscription shop/a`. */
+  /**
+   * A description that names no secret, for reports, events and logs, e.g. `consumer "wicked.shop.a" of
+   * Subscription shop/a`; reads well after "Kong".
+   */
   readonly label: string;
   /**
    * Desired: exactly the fields wicked sets (the body of its PUT), including `tags` and foreign keys as
    * `{ "id": … }`. Actual: every field Kong returned.
    */
   readonly fields: JsonObject;
-  /** Whether `fields` hold a credential (key-auth key); such entities are referred to by owner only. */
+  /** Whether `fields` hold a credential (key-auth key, jwt credential); such entities are referred to by owner only. */
   readonly sensitive: boolean;
 }
 
@@ -83,8 +86,8 @@ export function referencedIds(fields: JsonObject): string[] {
 /** The state of one collection as read from Kong: owner from the tags, label from the owner. */
 export function actualEntity(collection: KongCollection, entity: KongEntity): KongStateEntity {
   const owner = ownerFromTags(entity.tags);
-  const sensitive = collection === "key-auths";
-  const label = `Kong ${collection} entity ${entity.id}${owner ? ` of ${describeResource(owner)}` : ""}`;
+  const sensitive = collection === "key-auths" || collection === "jwts";
+  const label = `${collection.replace(/s$/, "")} ${entity.id}${owner ? ` of ${describeResource(owner)}` : ""}`;
   const fields = entity as unknown as JsonObject;
   return owner
     ? { collection, id: entity.id, owner, label, fields, sensitive }

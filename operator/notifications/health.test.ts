@@ -1,0 +1,70 @@
+import { describe, expect, it } from "vitest";
+import { healthCondition, NotificationsReason } from "./health.ts";
+import { templateSet } from "./mail-templates.ts";
+import type { NotificationSettings } from "./settings.ts";
+
+const base: NotificationSettings = {
+  portalKey: "ns/p",
+  portal: { portalName: "P", portalUrl: "https://p" },
+  approverGroup: "approver",
+  chat: [],
+  databaseUrl: "postgres://x/y",
+};
+const mail = {
+  from: "a@b.c",
+  adminAddresses: [],
+  smtpUrl: "smtp://h:25",
+  templates: templateSet(undefined, ""),
+};
+
+describe("healthCondition", () => {
+  it("is True when everything was delivered", () => {
+    expect(healthCondition({ ...base, mail }, { summary: { pending: 0, failing: 0 } })).toMatchObject({
+      status: "True",
+      reason: NotificationsReason.Delivered,
+      message: "Every notification was delivered",
+    });
+  });
+
+  it("is False while deliveries fail, naming the last failure", () => {
+    const c = healthCondition(
+      { ...base, mail },
+      {
+        summary: {
+          pending: 5,
+          failing: 3,
+          lastFailure: {
+            channel: "email",
+            target: "a@b.c",
+            kind: "welcome",
+            error: "Cannot reach the SMTP server (ECONNREFUSED)",
+          },
+        },
+      },
+    );
+    expect(c.status).toBe("False");
+    expect(c.reason).toBe(NotificationsReason.DeliveryFailing);
+    expect(c.message).toBe(
+      "3 of 5 pending notifications could not be delivered yet and are retried with backoff. Last failure (welcome by email to a@b.c): Cannot reach the SMTP server (ECONNREFUSED)",
+    );
+  });
+
+  it("reports a missing Secret before any mail is due", () => {
+    const c = healthCondition(
+      { ...base, mail: { ...mail, problem: "Secret ns/smtp does not exist; create it with the key url" } },
+      { summary: { pending: 0, failing: 0 } },
+    );
+    expect(c).toMatchObject({ status: "False", reason: NotificationsReason.ConfigurationInvalid });
+    expect(c.message).toContain("mail: Secret ns/smtp does not exist");
+  });
+
+  it("says when nothing is configured and when the database cannot be read", () => {
+    expect(healthCondition(base, { summary: { pending: 0, failing: 0 } }).reason).toBe(
+      NotificationsReason.NotConfigured,
+    );
+    expect(healthCondition(base, { databaseProblem: "connection refused" })).toMatchObject({
+      status: "False",
+      reason: NotificationsReason.DatabaseUnavailable,
+    });
+  });
+});

@@ -1,0 +1,33 @@
+/**
+ * Which portals read which Secrets and ConfigMaps, learnt from the portals the delivery controller
+ * reconciles, so a change to a mail or webhook Secret or the template ConfigMap wakes the portal at once
+ * instead of at its next poll.
+ */
+import type { KubeObject, ObjectKey } from "../runtime/types.ts";
+
+/** An index from `namespace/name` of a Secret or ConfigMap to the portals that read it. */
+export class PortalReferences {
+  private readonly byObject = new Map<string, Map<string, ObjectKey>>();
+  private readonly byPortal = new Map<string, string[]>();
+
+  /** Records what a portal reads now, replacing what it read before (`[]` when it is gone). */
+  set(portal: ObjectKey, objects: readonly string[]): void {
+    const id = `${portal.namespace}/${portal.name}`;
+    for (const old of this.byPortal.get(id) ?? []) this.byObject.get(old)?.delete(id);
+    this.byPortal.set(id, [...objects]);
+    for (const obj of objects) {
+      let portals = this.byObject.get(obj);
+      if (!portals) {
+        portals = new Map();
+        this.byObject.set(obj, portals);
+      }
+      portals.set(id, portal);
+    }
+  }
+
+  /** The portals reading an object. */
+  portalsReading(obj: KubeObject, kind: "Secret" | "ConfigMap"): ObjectKey[] {
+    const id = `${kind}:${obj.metadata.namespace ?? ""}/${obj.metadata.name ?? ""}`;
+    return [...(this.byObject.get(id)?.values() ?? [])];
+  }
+}
