@@ -42,6 +42,11 @@ controlplane-up: deps controlplane ## Start a local control plane in .dev/contro
 controlplane-down: deps ## Stop the local control plane.
 	@$(TSX) hack/controlplane/cli.ts down
 
+##@ Measurements
+.PHONY: bench
+bench: deps controlplane ## Benchmarks (measure only): prints a table, writes bench/results/*.json and *.md.
+	$(TSX) bench/reconcile.bench.ts $${BENCH_SUBSCRIPTIONS:-1000}
+
 ##@ Checks
 .PHONY: test
 test: check test-unit test-integration ## Run every check and test (what CI runs).

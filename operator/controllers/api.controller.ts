@@ -14,7 +14,7 @@ import type { KubeObject, ObjectKey, Result } from "../runtime/types.ts";
 import { applyOwnStatus, type ConditionInput, readyFrom } from "../status.ts";
 import { allInNamespace, type Cached, live, readModelOf, subscriptionsIn } from "../world.ts";
 import {
-  DeletionBlockedError,
+  holdWhileSubscribed,
   merged,
   READ_MODEL_FINALIZER,
   RECHECK_MS,
@@ -90,14 +90,7 @@ async function cleanupApi(
 ): Promise<Result> {
   const namespace = api.metadata.namespace ?? "";
   const users = subscriptionsIn(ctx.cache, namespace, (s) => s.spec.apiRef.name === api.metadata.name);
-  if (users.length > 0) {
-    const message = `Deletion is held: ${users.length} subscription(s) use this API (${users
-      .slice(0, 5)
-      .map((s) => s.metadata.name)
-      .join(", ")}${users.length > 5 ? ", …" : ""}); delete them first`;
-    await applyOwnStatus(ctx, api, [{ type: "Ready", status: "False", reason: "DeletionBlocked", message }]);
-    throw new DeletionBlockedError(message);
-  }
+  await holdWhileSubscribed(ctx, api, users, "API", "delete them first");
   const { db } = readModelOf(ctx.cache, deps.databases, namespace);
   if (db) await deleteRow(db, "apis", namespace, api.metadata.name ?? "");
   return {};

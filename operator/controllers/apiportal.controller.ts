@@ -25,13 +25,7 @@ import { MANAGED_TAG, portalTag } from "../kong/tags.ts";
 import { setCondition } from "../runtime/conditions.ts";
 import type { ControllerOptions, ReconcileContext } from "../runtime/controller.ts";
 import { withFinalizer } from "../runtime/finalizer.ts";
-import {
-  type GroupVersionKind,
-  type KubeObject,
-  type ObjectKey,
-  type Result,
-  TerminalError,
-} from "../runtime/types.ts";
+import { type KubeObject, type ObjectKey, type Result, TerminalError } from "../runtime/types.ts";
 
 /** Finalizer that removes the portal's Kong entities (and tables, if asked) before the portal goes. */
 export const PORTAL_FINALIZER = "wicked.dev/portal-cleanup";

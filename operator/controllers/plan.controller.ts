@@ -12,7 +12,7 @@ import type { ObjectKey, Result } from "../runtime/types.ts";
 import { applyOwnStatus, type ConditionInput, readyFrom } from "../status.ts";
 import { allInNamespace, type Cached, readModelOf, subscriptionsIn } from "../world.ts";
 import {
-  DeletionBlockedError,
+  holdWhileSubscribed,
   merged,
   READ_MODEL_FINALIZER,
   RECHECK_MS,
@@ -52,14 +52,7 @@ async function cleanupPlan(
 ): Promise<Result> {
   const namespace = plan.metadata.namespace ?? "";
   const users = subscriptionsIn(ctx.cache, namespace, (s) => s.spec.planRef.name === plan.metadata.name);
-  if (users.length > 0) {
-    const message = `Deletion is held: ${users.length} subscription(s) use this plan (${users
-      .slice(0, 5)
-      .map((s) => s.metadata.name)
-      .join(", ")}${users.length > 5 ? ", …" : ""}); delete them or move them to another plan`;
-    await applyOwnStatus(ctx, plan, [{ type: "Ready", status: "False", reason: "DeletionBlocked", message }]);
-    throw new DeletionBlockedError(message);
-  }
+  await holdWhileSubscribed(ctx, plan, users, "plan", "delete them or move them to another plan");
   const { db } = readModelOf(ctx.cache, deps.databases, namespace);
   if (db) await deleteRow(db, "plans", namespace, plan.metadata.name ?? "");
   return {};
