@@ -7,8 +7,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import YAML from "yaml";
 import { migrations } from "../../db/migrations/index.ts";
 import { type KongDouble, startKongDouble } from "../../test/kong/kong-double.ts";
+import { conditionOf, getObject, type Json, eventually as waitUntil } from "../../test/support/cluster.ts";
 import { createTestDatabase, type TestDatabase } from "../../test/support/database.ts";
-import { createNamespace, installCrds, kubectl, kubectlOk } from "../../test/support/kubectl.ts";
+import { createNamespace, installCrds, kubectlOk } from "../../test/support/kubectl.ts";
 import {
   metricValue,
   type OperatorProcess,
@@ -25,35 +26,12 @@ let database: TestDatabase;
 let kong: KongDouble;
 const operators: OperatorProcess[] = [];
 
-// biome-ignore lint/suspicious/noExplicitAny: kubectl's JSON output, read field by field in assertions
-type Json = Record<string, any>;
-
-function get(kind: string, name: string, ns = namespace): Json | undefined {
-  const r = kubectl(kubeconfig, ["get", kind, name, "-n", ns, "-o", "json"]);
-  return r.code === 0 ? JSON.parse(r.stdout) : undefined;
-}
-
-function condition(name: string, type: string): Json | undefined {
-  return get("apiportal", name, nsOf(name))?.status?.conditions?.find((c: Json) => c.type === type);
-}
-
-async function eventually<T>(
-  what: string,
-  probe: () => T | undefined | false,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined | false;
-  for (;;) {
-    last = probe();
-    if (last) return last;
-    if (Date.now() > deadline)
-      throw new Error(
-        `${what} did not happen within ${timeoutMs / 1000}s; last: ${JSON.stringify(last)}\n${operators.map((o) => o.logs().slice(-3000)).join("\n---\n")}`,
-      );
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
+const get = (kind: string, name: string, ns = namespace): Json | undefined =>
+  getObject(kubeconfig, kind, name, ns);
+const condition = (name: string, type: string): Json | undefined =>
+  conditionOf(get("apiportal", name, nsOf(name)), type);
+const eventually = <T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000): Promise<T> =>
+  waitUntil(what, probe, timeoutMs, () => operators.map((o) => o.logs().slice(-3000)).join("\n---\n"));
 
 function portalManifest(name: string, spec: Json = {}): string {
   const docs = YAML.parseAllDocuments(readFileSync("config/samples/apiportal.yaml", "utf8")).map((d) =>
