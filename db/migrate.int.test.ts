@@ -42,6 +42,10 @@ async function userTables(): Promise<string[]> {
   return all.map((t) => t.name).sort();
 }
 
+/** The released migrations in order, and the newest: the schema version a migrated database reports. */
+const released = Object.keys(migrations);
+const latest = released.at(-1);
+
 describe("migrateToLatest", () => {
   beforeEach(async () => {
     await migrateTo(db, null);
@@ -50,10 +54,10 @@ describe("migrateToLatest", () => {
   it("applies every migration once and nothing the second time", async () => {
     expect(await schemaVersion(db)).toBeNull();
     const first = await migrateToLatest(db);
-    expect(first).toEqual({ applied: Object.keys(migrations), version: "0001_initial" });
+    expect(first).toEqual({ applied: released, version: latest });
     const second = await migrateToLatest(db);
-    expect(second).toEqual({ applied: [], version: "0001_initial" });
-    expect(await schemaVersion(db)).toBe("0001_initial");
+    expect(second).toEqual({ applied: [], version: latest });
+    expect(await schemaVersion(db)).toBe(latest);
     expect(await userTables()).toEqual(tables);
   });
 
@@ -61,8 +65,8 @@ describe("migrateToLatest", () => {
     const other = createDatabase(testDb.url);
     try {
       const results = await Promise.all([migrateToLatest(db), migrateToLatest(other), migrateToLatest(db)]);
-      expect(results.flatMap((r) => r.applied)).toEqual(["0001_initial"]);
-      expect(results.map((r) => r.version)).toEqual(["0001_initial", "0001_initial", "0001_initial"]);
+      expect(results.flatMap((r) => r.applied)).toEqual(released);
+      expect(results.map((r) => r.version)).toEqual([latest, latest, latest]);
     } finally {
       await other.destroy();
     }
@@ -71,19 +75,19 @@ describe("migrateToLatest", () => {
   it("undoes every migration down to an empty schema and applies them again", async () => {
     await migrateToLatest(db);
     const down = await migrateTo(db, null);
-    expect(down).toEqual({ applied: [], reverted: ["0001_initial"], version: null });
+    expect(down).toEqual({ applied: [], reverted: [...released].reverse(), version: null });
     expect(await userTables()).toEqual([]);
     const { rows } = await sql<{ n: number }>`
       SELECT count(*)::int AS n FROM pg_proc WHERE proname = 'wicked_touch_updated_at'`.execute(db);
     expect(rows[0]?.n).toBe(0);
-    expect(await migrateToLatest(db)).toEqual({ applied: ["0001_initial"], version: "0001_initial" });
+    expect(await migrateToLatest(db)).toEqual({ applied: released, version: latest });
     expect(await userTables()).toEqual(tables);
   });
 
   it("reports a failing migration with a typed error and keeps nothing of the run", async () => {
     const broken = {
       ...migrations,
-      "0002_broken": {
+      "9001_broken": {
         async up(trx: Kysely<unknown>) {
           await trx.schema.createTable("half_done").addColumn("id", "integer").execute();
           await sql`SELECT * FROM no_such_table`.execute(trx);
@@ -93,12 +97,12 @@ describe("migrateToLatest", () => {
     };
     const error = await migrateToLatest(db, { migrations: broken }).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(MigrationError);
-    expect(error).toMatchObject({ reason: "MigrationFailed", migration: "0002_broken", version: null });
+    expect(error).toMatchObject({ reason: "MigrationFailed", migration: "9001_broken", version: null });
     const message = error instanceof Error ? error.message : "";
-    expect(message).toContain('Migration "0002_broken" failed: relation "no_such_table" does not exist');
+    expect(message).toContain('Migration "9001_broken" failed: relation "no_such_table" does not exist');
     expect(message).toContain("[SQLSTATE 42P01]");
     expect(message).toContain("the schema is still unmigrated");
-    // One transaction: 0001 ran before 0002 failed, and is gone too.
+    // One transaction: the released migrations ran before the broken one failed, and are gone too.
     expect(await userTables()).toEqual([]);
     expect(await schemaVersion(db)).toBeNull();
 
@@ -106,17 +110,17 @@ describe("migrateToLatest", () => {
     const again = await migrateToLatest(db, { migrations: broken }).catch((err: unknown) => err);
     expect(again).toMatchObject({
       reason: "MigrationFailed",
-      migration: "0002_broken",
-      version: "0001_initial",
+      migration: "9001_broken",
+      version: latest,
     });
-    expect(again instanceof Error ? again.message : "").toContain('still at version "0001_initial"');
-    expect(await schemaVersion(db)).toBe("0001_initial");
+    expect(again instanceof Error ? again.message : "").toContain(`still at version "${latest}"`);
+    expect(await schemaVersion(db)).toBe(latest);
   });
 
   it("refuses a database migrated by a newer version", async () => {
     const newer = {
       ...migrations,
-      "0002_newer": {
+      "9002_newer": {
         async up(trx: Kysely<unknown>) {
           await trx.schema.createTable("from_the_future").addColumn("id", "integer").execute();
         },
@@ -129,7 +133,7 @@ describe("migrateToLatest", () => {
     try {
       const error = await migrateToLatest(db).catch((err: unknown) => err);
       expect(error).toBeInstanceOf(MigrationError);
-      expect(error).toMatchObject({ reason: "SchemaFromNewerVersion", version: "0002_newer" });
+      expect(error).toMatchObject({ reason: "SchemaFromNewerVersion", version: "9002_newer" });
       expect(error instanceof Error ? error.message : "").toMatch(/run that version again, or restore/);
     } finally {
       await migrateTo(db, null, { migrations: newer });

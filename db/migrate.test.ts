@@ -2,6 +2,7 @@ import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
 import { createDatabase } from "./connect.ts";
 import { MigrationError, migrateTo, migrateToLatest } from "./migrate.ts";
+import { migrations } from "./migrations/index.ts";
 
 /** A loopback port with nothing listening on it. */
 async function closedPort(): Promise<number> {
@@ -33,8 +34,8 @@ describe("migrateTo", () => {
   it("refuses an unknown target before touching the database", async () => {
     const db = createDatabase(`postgres://wicked@127.0.0.1:${await closedPort()}/wicked`);
     try {
-      await expect(migrateTo(db, "0002_missing")).rejects.toThrow(
-        'There is no migration "0002_missing"; known: 0001_initial.',
+      await expect(migrateTo(db, "0099_missing")).rejects.toThrow(
+        `There is no migration "0099_missing"; known: ${Object.keys(migrations).join(", ")}.`,
       );
     } finally {
       await db.destroy();

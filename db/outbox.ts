@@ -23,15 +23,30 @@ export type OutboxEvent =
   | ({ type: "VerificationRequested"; verifyToken: string | null } & EventUser)
   | ({ type: "UserVerified" } & EventUser)
   | ({ type: "PasswordResetRequested"; resetToken: string | null } & EventUser)
-  | ({ type: "ApplicationAdded" | "ApplicationDeleted"; namespace: string; application: string; applicationDisplayName: string } & EventUser)
-  | ({ type: "SubscriptionAdded" | "SubscriptionDeleted"; namespace: string; subscription: string; application: string; api: string; plan: string } & EventUser)
+  | ({
+      type: "ApplicationAdded" | "ApplicationDeleted";
+      namespace: string;
+      application: string;
+      applicationDisplayName: string;
+    } & EventUser)
+  | ({
+      type: "SubscriptionAdded" | "SubscriptionDeleted";
+      namespace: string;
+      subscription: string;
+      application: string;
+      api: string;
+      plan: string;
+    } & EventUser)
   | ({ type: "CredentialsRotated"; namespace: string; subscription: string; api: string } & EventUser);
 
 /** The names of the event types. */
 export type OutboxEventType = OutboxEvent["type"];
 
 /** Appends an event; call it inside the transaction of the change it reports. */
-export async function appendOutbox(db: Kysely<Database> | Transaction<Database>, event: OutboxEvent): Promise<string> {
+export async function appendOutbox(
+  db: Kysely<Database> | Transaction<Database>,
+  event: OutboxEvent,
+): Promise<string> {
   const { type, userId } = event;
   const row = await db
     .insertInto("outbox")
@@ -50,9 +65,24 @@ export interface StoredOutboxEvent {
 }
 
 /** Reads events after a sequence number, oldest first. */
-export async function readOutbox(db: Kysely<Database>, afterId: string, limit = 100): Promise<StoredOutboxEvent[]> {
-  const rows = await db.selectFrom("outbox").selectAll().where("id", ">", afterId).orderBy("id").limit(limit).execute();
-  return rows.map((r) => ({ id: r.id, createdAt: r.created_at, processedAt: r.processed_at, event: r.payload as unknown as OutboxEvent }));
+export async function readOutbox(
+  db: Kysely<Database>,
+  afterId: string,
+  limit = 100,
+): Promise<StoredOutboxEvent[]> {
+  const rows = await db
+    .selectFrom("outbox")
+    .selectAll()
+    .where("id", ">", afterId)
+    .orderBy("id")
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({
+    id: r.id,
+    createdAt: r.created_at,
+    processedAt: r.processed_at,
+    event: r.payload as unknown as OutboxEvent,
+  }));
 }
 
 /** Removes the one-time token from a delivered event's payload. */
@@ -61,5 +91,9 @@ export async function scrubToken(db: Kysely<Database>, id: string): Promise<void
   if (!row) return;
   const payload = { ...(row.payload as Record<string, unknown>) };
   for (const key of ["verifyToken", "resetToken"]) if (key in payload) payload[key] = null;
-  await db.updateTable("outbox").set({ payload: JSON.stringify(payload) }).where("id", "=", id).execute();
+  await db
+    .updateTable("outbox")
+    .set({ payload: JSON.stringify(payload) })
+    .where("id", "=", id)
+    .execute();
 }

@@ -153,6 +153,13 @@ const expected: { [T in keyof Database]: { [C in keyof Database[T]]-?: Nullabili
     last_error: "null",
     created_at: "not null",
     sent_at: "null",
+    portal: "not null",
+    payload: "not null",
+    outbox_id: "null",
+    next_attempt_at: "not null",
+    lease_holder: "null",
+    lease_expires_at: "null",
+    interrupted_attempts: "not null",
   },
 };
 

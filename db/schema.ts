@@ -292,8 +292,11 @@ export interface SubscriptionsTable extends ResourceTable {
 /** Where a notification goes. */
 export type NotificationChannel = "email" | "slack" | "teams" | "rocketchat";
 
-/** Where a notification stands: claimed but not yet sent, sent, or given up on. */
-export type NotificationStatus = "pending" | "sent" | "failed";
+/**
+ * Where a notification stands: waiting to be sent (or retried), claimed by a sender under a lease, sent, or
+ * given up on (the server refused it for good).
+ */
+export type NotificationStatus = "pending" | "sending" | "sent" | "failed";
 
 /**
  * The side-effect ledger: one row per notification, keyed by a deterministic effect key (e.g.
@@ -320,6 +323,23 @@ export interface NotificationLedgerTable {
   created_at: CreatedTimestamp;
   /** When it was sent. */
   sent_at: Timestamp | null;
+  /** The ApiPortal (`namespace/name`) whose notification it is; senders only take their portals' rows. */
+  portal: ColumnType<string, string | undefined, string>;
+  /** What the notification is rendered from (recipients and facts); never a secret or a one-time token. */
+  payload: DefaultedJsonColumn;
+  /** The outbox event it came from, if any; a verify or reset mail reads its one-time token there. */
+  outbox_id: Int8 | null;
+  /** When a pending effect is (next) due; failures move it out with capped exponential backoff. */
+  next_attempt_at: CreatedTimestamp;
+  /** Who holds the 'sending' claim; set exactly while status is 'sending' (CHECK constraint). */
+  lease_holder: string | null;
+  /** When the 'sending' claim expires and another sender may take the effect over. */
+  lease_expires_at: Timestamp | null;
+  /**
+   * How often a claim was taken over after it expired: the sender died or hung mid-send, so the message may
+   * have gone out before; it is sent again with the same Message-ID.
+   */
+  interrupted_attempts: Generated<number>;
 }
 
 /**

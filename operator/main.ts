@@ -11,6 +11,11 @@ import { apiPortalController } from "./controllers/apiportal.controller.ts";
 import { gatewayController } from "./controllers/gateway.controller.ts";
 import { planController } from "./controllers/plan.controller.ts";
 import { subscriptionController } from "./controllers/subscription.controller.ts";
+import {
+  defaultNotificationDeps,
+  notificationControllers,
+  notificationTuningFromEnv,
+} from "./notifications/index.ts";
 import { createManager, type Manager } from "./runtime/manager.ts";
 
 /** Settings of the operator process; every one has an environment variable. */
@@ -62,6 +67,11 @@ export async function startOperator(
   if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
   else kubeConfig.loadFromCluster();
   const databases = new PortalDatabases();
+  const notifications = defaultNotificationDeps({
+    databases,
+    identity: config.identity,
+    tuning: notificationTuningFromEnv(),
+  });
   const manager = createManager({
     kubeConfig,
     logger,
@@ -79,13 +89,16 @@ export async function startOperator(
       apiClientController({ databases }),
       subscriptionController({ databases }),
       gatewayController({ resyncPeriodMs: config.gatewayResyncSeconds * 1000 }),
+      ...notificationControllers(notifications),
     ],
   });
+  notifications.metrics.register(manager.registry);
   await manager.start();
   return {
     manager,
     async stop() {
       await manager.stop();
+      await notifications.mailer.close();
       await databases.close();
     },
   };

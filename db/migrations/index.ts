@@ -1,4 +1,5 @@
 import { initial } from "./0001_initial.ts";
+import { notificationDelivery } from "./0002_notification_delivery.ts";
 import type { SchemaMigration } from "./types.ts";
 
 export type { SchemaMigration } from "./types.ts";
@@ -10,4 +11,5 @@ export type { SchemaMigration } from "./types.ts";
  */
 export const migrations: Readonly<Record<string, SchemaMigration>> = Object.freeze({
   "0001_initial": initial,
+  "0002_notification_delivery": notificationDelivery,
 });

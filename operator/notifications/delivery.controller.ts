@@ -14,11 +14,11 @@ import type { KubeObject, ObjectKey, Result } from "../runtime/types.ts";
 import { applyOwnStatus } from "../status.ts";
 import { type DeliveryContext, deliver } from "./delivery.ts";
 import { healthCondition } from "./health.ts";
-import { claimDue, type LedgerSummary, ledgerSummary } from "./ledger.ts";
+import { claimDue, type LedgerSummary, ledgerSummary, unclaim } from "./ledger.ts";
 import type { NotificationMetrics } from "./metrics.ts";
 import type { NotificationTuning } from "./options.ts";
 import { planOutbox } from "./outbox-planner.ts";
-import { PortalReferences } from "./references.ts";
+import { EventThrottle, PortalReferences } from "./references.ts";
 import type { ChatSender, DeliveryError, MailSender } from "./senders.ts";
 import {
   type NotificationSettings,
@@ -95,6 +95,11 @@ async function deliverDue(
     if (claimed.length === 0) break;
     handled += claimed.length;
     await mapLimit(claimed, tuning.sendConcurrency, async (effect) => {
+      if (ctx.signal.aborted) {
+        // This replica stopped leading: the new leader takes the effect, no attempt was made.
+        await unclaim(delivery.db, effect.key, delivery.holder);
+        return;
+      }
       if (effect.interrupted) {
         ctx.log.warn(
           { effect: effect.key, channel: effect.channel },
@@ -119,15 +124,14 @@ async function report(
   portal: Cached<ApiPortal>,
   settings: NotificationSettings,
   pass: PassResult | undefined,
+  throttle: EventThrottle,
 ): Promise<void> {
+  const portalId = portal.metadata.uid ?? "";
+  const now = Date.now();
   for (const [channel, error] of pass?.failures ?? []) {
-    await ctx.recorder.event(
-      portal,
-      "Warning",
-      "NotificationFailed",
-      `Delivery by ${channel} failed: ${error.message}. The notifications stay pending and are retried with backoff`,
-      "Deliver",
-    );
+    const note = `Delivery by ${channel} failed: ${error.message}. The notifications stay pending and are retried with backoff`;
+    if (!throttle.admit(`${portalId}/${note}`, now)) continue;
+    await ctx.recorder.event(portal, "Warning", "NotificationFailed", note, "Deliver");
   }
   for (const { key, error } of pass?.abandoned ?? []) {
     await ctx.recorder.event(
@@ -140,13 +144,10 @@ async function report(
   }
   const unknown = settings.mail?.templates.unknownKeys ?? [];
   if (unknown.length > 0) {
-    await ctx.recorder.event(
-      portal,
-      "Warning",
-      "UnknownTemplateKeys",
-      `The mail template ConfigMap has keys that name no template: ${unknown.join(", ")}; keys look like verify-email.subject`,
-      "Render",
-    );
+    const note = `The mail template ConfigMap has keys that name no template: ${unknown.join(", ")}; keys look like verify-email.subject`;
+    if (throttle.admit(`${portalId}/${note}`, now)) {
+      await ctx.recorder.event(portal, "Warning", "UnknownTemplateKeys", note, "Render");
+    }
   }
 }
 
@@ -173,6 +174,7 @@ async function reconcilePortal(
   ctx: ReconcileContext,
   deps: NotificationDeps,
   references: PortalReferences,
+  throttle: EventThrottle,
 ): Promise<Result> {
   const portalKey = `${key.namespace}/${key.name}`;
   const portal = ctx.cache.get<Cached<ApiPortal>>(APIPORTAL, key);
@@ -230,7 +232,7 @@ async function reconcilePortal(
   } catch (err) {
     failure = err;
   }
-  await report(ctx, portal, settings, pass);
+  await report(ctx, portal, settings, pass, throttle);
   if (failure !== undefined || summary === undefined) {
     // The database failed (unreachable, not migrated yet): say so on the portal, then retry with backoff.
     const databaseProblem = `${(failure as Error)?.message ?? String(failure)}; the ApiPortal's DatabaseReady condition tells whether the database is reachable and migrated`;
@@ -247,6 +249,7 @@ async function reconcilePortal(
 /** The delivery controller's registration with the manager. */
 export function notificationDeliveryController(deps: NotificationDeps): ControllerOptions {
   const references = new PortalReferences();
+  const throttle = new EventThrottle();
   return {
     name: "notifications",
     for: APIPORTAL,
@@ -255,6 +258,6 @@ export function notificationDeliveryController(deps: NotificationDeps): Controll
       { gvk: SECRET, map: (obj) => references.portalsReading(obj, "Secret") },
       { gvk: CONFIGMAP, map: (obj) => references.portalsReading(obj, "ConfigMap") },
     ],
-    reconcile: (key, ctx) => reconcilePortal(key, ctx, deps, references),
+    reconcile: (key, ctx) => reconcilePortal(key, ctx, deps, references, throttle),
   };
 }

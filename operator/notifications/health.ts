@@ -44,15 +44,16 @@ export function healthCondition(
   }
   const { summary } = observed;
   if (summary.failing > 0) {
-    const last = summary.lastFailure;
-    const where = last
-      ? ` Last failure (${last.kind} by ${last.channel} to ${last.target}): ${last.error}`
-      : "";
+    // No counts in the message, so it changes when what fails changes, not with every retry (the numbers
+    // are in wicked_notifications_pending and wicked_notifications_failed_total).
+    const failures = summary.failures
+      .map((f) => `${f.channel === "email" ? "email" : `chat target ${f.target}`}: ${f.error}`)
+      .join("; ");
     return {
       type,
       status: "False",
       reason: NotificationsReason.DeliveryFailing,
-      message: `${summary.failing} of ${summary.pending} pending notifications could not be delivered yet and are retried with backoff.${where}`,
+      message: `Notifications could not be delivered yet; they stay pending and are retried with backoff. ${failures}`,
     };
   }
   const problems = settingsProblems(settings);

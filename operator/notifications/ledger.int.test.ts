@@ -110,7 +110,7 @@ describe("the ledger", () => {
     expect(summary).toMatchObject({
       pending: 1,
       failing: 1,
-      lastFailure: { channel: "email", kind: "welcome", error: "Cannot reach the SMTP server" },
+      failures: [{ channel: "email", target: "", error: "Cannot reach the SMTP server" }],
     });
     expect(summary.nextDueAt?.getTime()).toBeGreaterThan(Date.now() + 30_000);
   });
@@ -128,7 +128,7 @@ describe("the ledger", () => {
     });
     expect(row.sent_at).toBeInstanceOf(Date);
     expect(await claimDue(db, PORTAL, "a", 60_000, 1)).toEqual([]);
-    expect(await ledgerSummary(db, PORTAL)).toEqual({ pending: 0, failing: 0 });
+    expect(await ledgerSummary(db, PORTAL)).toEqual({ pending: 0, failing: 0, failures: [] });
   });
 });
 

@@ -137,8 +137,8 @@ export async function claimDue(
  * event, in one transaction. Unconditional on the claim: once a message went out, no one may send it again.
  */
 export async function markSent(db: Kysely<Database>, key: string, scrubOutboxId?: string): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    await trx
+  const mark = (d: Db) =>
+    d
       .updateTable("notification_ledger")
       .set({
         status: "sent",
@@ -150,7 +150,14 @@ export async function markSent(db: Kysely<Database>, key: string, scrubOutboxId?
       .where("effect_key", "=", key)
       .where("status", "<>", "sent")
       .execute();
-    if (scrubOutboxId !== undefined) await scrubToken(trx, scrubOutboxId);
+  // A single statement when there is no token: this write ends the window in which a crash sends twice.
+  if (scrubOutboxId === undefined) {
+    await mark(db);
+    return;
+  }
+  await db.transaction().execute(async (trx) => {
+    await mark(trx);
+    await scrubToken(trx, scrubOutboxId);
   });
 }
 
@@ -177,6 +184,22 @@ export async function release(
     .execute();
 }
 
+/** Gives back a claimed effect that was not attempted (this replica stopped leading), due at once. */
+export async function unclaim(db: Db, key: string, holder: string): Promise<void> {
+  await db
+    .updateTable("notification_ledger")
+    .set((eb) => ({
+      status: "pending",
+      attempts: eb("attempts", "-", 1),
+      lease_holder: null,
+      lease_expires_at: null,
+    }))
+    .where("effect_key", "=", key)
+    .where("status", "=", "sending")
+    .where("lease_holder", "=", holder)
+    .execute();
+}
+
 /** Gives up on an effect (the server refused it for good), removing a one-time token it carried. */
 export async function abandon(
   db: Kysely<Database>,
@@ -195,6 +218,14 @@ export async function abandon(
   });
 }
 
+/** A failing channel (email, or one chat target) and its latest error. */
+export interface ChannelFailure {
+  channel: NotificationChannel;
+  /** The chat target's name; empty for email. */
+  target: string;
+  error: string;
+}
+
 /** A portal's undelivered effects, for its condition and metrics. */
 export interface LedgerSummary {
   /** Effects not sent yet (pending or being sent). */
@@ -203,8 +234,8 @@ export interface LedgerSummary {
   failing: number;
   /** When the earliest pending effect is due. */
   nextDueAt?: Date;
-  /** The most recent failure among the failing ones. */
-  lastFailure?: { channel: NotificationChannel; target: string; kind: string; error: string };
+  /** The failing channels, in a stable order, each with its latest error. */
+  failures: ChannelFailure[];
 }
 
 /** Summarises a portal's undelivered effects. */
@@ -219,28 +250,18 @@ export async function ledgerSummary(db: Db, portal: string): Promise<LedgerSumma
     .where("portal", "in", [portal, ""])
     .where("status", "in", ["pending", "sending"])
     .executeTakeFirstOrThrow();
-  const last = await db
-    .selectFrom("notification_ledger")
-    .select(["channel", "target", "kind", "last_error"])
-    .where("portal", "in", [portal, ""])
-    .where("status", "in", ["pending", "sending"])
-    .where("last_error", "is not", null)
-    .orderBy("next_attempt_at", "desc")
-    .limit(1)
-    .executeTakeFirst();
+  const failures = await sql<ChannelFailure>`
+    SELECT DISTINCT ON (channel, target) channel, target, last_error AS error
+    FROM (
+      SELECT channel, CASE WHEN channel = 'email' THEN '' ELSE target END AS target, last_error, next_attempt_at
+      FROM notification_ledger
+      WHERE portal IN (${portal}, '') AND status IN ('pending', 'sending') AND last_error IS NOT NULL
+    ) AS failing
+    ORDER BY channel, target, next_attempt_at DESC`.execute(db);
   return {
     pending: counts.pending,
     failing: counts.failing,
     ...(counts.next_due_at ? { nextDueAt: new Date(counts.next_due_at) } : {}),
-    ...(last?.last_error
-      ? {
-          lastFailure: {
-            channel: last.channel,
-            target: last.target,
-            kind: last.kind,
-            error: last.last_error,
-          },
-        }
-      : {}),
+    failures: failures.rows,
   };
 }

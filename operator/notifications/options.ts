@@ -19,7 +19,10 @@ export interface NotificationTuning {
   horizonMs: number;
   /** Effects claimed at once; 20. */
   batchSize: number;
-  /** Sends in flight at once per portal; 4. */
+  /**
+   * Sends in flight at once per portal; 2. Each one in flight when the process dies may be in the residual
+   * window (README.md), so more is faster but risks more copies on a crash.
+   */
   sendConcurrency: number;
   /** Most effects one reconcile delivers before it yields to other portals; 200. */
   maxPerPass: number;
@@ -32,7 +35,7 @@ export const DEFAULT_TUNING: NotificationTuning = {
   retry: { baseMs: 1_000, capMs: 300_000, jitter: 0.5 },
   horizonMs: 24 * 60 * 60 * 1000,
   batchSize: 20,
-  sendConcurrency: 4,
+  sendConcurrency: 2,
   maxPerPass: 200,
 };
 

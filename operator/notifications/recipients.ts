@@ -36,3 +36,9 @@ export async function displayNameOf(db: Kysely<Database>, email: string): Promis
     .executeTakeFirst();
   return row?.display_name;
 }
+
+/** The owner the read model recorded for a subscription (by UID), e.g. after its ApiClient was deleted. */
+export async function ownerInReadModel(db: Kysely<Database>, uid: string): Promise<string | undefined> {
+  const row = await db.selectFrom("subscriptions").select("owner").where("uid", "=", uid).executeTakeFirst();
+  return row?.owner || undefined;
+}

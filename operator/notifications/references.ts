@@ -1,5 +1,5 @@
 /**
- * Which portals read which Secrets and ConfigMaps, learnt from the portals the delivery controller
+ * Bookkeeping of the delivery controller. Which portals read which Secrets and ConfigMaps, learnt from the portals the delivery controller
  * reconciles, so a change to a mail or webhook Secret or the template ConfigMap wakes the portal at once
  * instead of at its next poll.
  */
@@ -29,5 +29,27 @@ export class PortalReferences {
   portalsReading(obj: KubeObject, kind: "Secret" | "ConfigMap"): ObjectKey[] {
     const id = `${kind}:${obj.metadata.namespace ?? ""}/${obj.metadata.name ?? ""}`;
     return [...(this.byObject.get(id)?.values() ?? [])];
+  }
+}
+
+/**
+ * Lets a repeated Event through at most once per window, so an outage that fails every retry does not
+ * write an Event (or patch its series) on every pass.
+ */
+export class EventThrottle {
+  private readonly last = new Map<string, number>();
+
+  constructor(private readonly windowMs = 60_000) {}
+
+  /** Whether an Event with this key may be recorded at `now` (ms); records it if so. */
+  admit(key: string, now: number): boolean {
+    const previous = this.last.get(key);
+    if (previous !== undefined && now - previous < this.windowMs) return false;
+    this.last.set(key, now);
+    if (this.last.size > 1024) {
+      const oldest = this.last.keys().next();
+      if (!oldest.done) this.last.delete(oldest.value);
+    }
+    return true;
   }
 }

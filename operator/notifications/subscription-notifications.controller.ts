@@ -6,13 +6,14 @@
  */
 import type { Api, ApiClient, ApiPortal, Plan, Subscription } from "../../api/v1alpha1/index.ts";
 import { API, APICLIENT, APIPORTAL, CONFIGMAP, PLAN, SECRET, SUBSCRIPTION } from "../gvks.ts";
+import type { Cache } from "../runtime/cache.ts";
 import type { ControllerOptions, ReconcileContext } from "../runtime/controller.ts";
-import type { ObjectKey, Result } from "../runtime/types.ts";
+import type { KubeObject, ObjectKey, Result } from "../runtime/types.ts";
 import { live, portalOf } from "../world.ts";
 import type { NotificationDeps } from "./delivery.controller.ts";
 import type { Facts } from "./effects.ts";
 import { existingKeys, recordEffects } from "./ledger.ts";
-import { approverAddresses, displayNameOf } from "./recipients.ts";
+import { approverAddresses, displayNameOf, ownerInReadModel } from "./recipients.ts";
 import { type NotificationSettings, notifies, planningConfig, readSettings } from "./settings.ts";
 import {
   effectsOfTransition,
@@ -21,11 +22,6 @@ import {
   subscriptionTransitions,
   transitionKeys,
 } from "./subscription-transitions.ts";
-
-/** The owner of a subscription cannot be found; retried, since the ApiClient may appear later. */
-export class OwnerUnknownError extends Error {
-  override readonly name = "OwnerUnknownError";
-}
 
 async function reconcileSubscription(
   key: ObjectKey,
@@ -59,7 +55,8 @@ async function reconcileSubscription(
   const client = live<ApiClient>(ctx.cache, APICLIENT, key.namespace, sub.spec.clientRef.name);
   const api = live<Api>(ctx.cache, API, key.namespace, sub.spec.apiRef.name);
   const plan = live<Plan>(ctx.cache, PLAN, key.namespace, sub.spec.planRef.name);
-  const owner = client?.spec.owner;
+  // The ApiClient names the owner; once it is gone, the read model still remembers who it was.
+  const owner = client?.spec.owner ?? (await ownerInReadModel(db, uid));
   const ownerName = owner ? ((await displayNameOf(db, owner)) ?? owner) : "";
   const facts: Facts = {
     subscription: key.name,
@@ -79,9 +76,15 @@ async function reconcileSubscription(
   for (const t of todo) {
     const to = await recipients(t, owner, db, settings, api);
     if (to === undefined) {
-      throw new OwnerUnknownError(
-        `ApiClient ${sub.spec.clientRef.name} of Subscription ${key.name} does not exist, so its owner cannot be told; waiting for it`,
+      // Reconciled again when the ApiClient appears (see the watch below).
+      await ctx.recorder.event(
+        portal,
+        "Warning",
+        "NoRecipient",
+        `The owner of Subscription ${key.name} should hear about ${t.kind}, but its ApiClient ${sub.spec.clientRef.name} does not exist and the read model names no owner, so nobody was told`,
+        "Plan",
       );
+      continue;
     }
     if (to.length === 0 && settings.mail) {
       await ctx.recorder.event(
@@ -121,8 +124,14 @@ async function recipients(
 
 /** The subscription notifications controller's registration with the manager. */
 export function subscriptionNotificationsController(deps: NotificationDeps): ControllerOptions {
-  // Read for names, recipients and settings; their changes need no reconcile of a subscription.
+  // Read for names, recipients and settings; their changes need no reconcile of a subscription, except an
+  // ApiClient appearing: its owner is who hears about the subscriptions naming it.
   const none = (): ObjectKey[] => [];
+  const subscriptionsOf = (client: KubeObject, cache: Cache): ObjectKey[] =>
+    cache
+      .list<Subscription & KubeObject>(SUBSCRIPTION, client.metadata.namespace)
+      .filter((s) => s.spec.clientRef.name === client.metadata.name)
+      .map((s) => ({ namespace: s.metadata.namespace ?? "", name: s.metadata.name ?? "" }));
   return {
     name: "subscription-notifications",
     for: SUBSCRIPTION,
@@ -130,7 +139,7 @@ export function subscriptionNotificationsController(deps: NotificationDeps): Con
     watches: [
       { gvk: API, map: none },
       { gvk: PLAN, map: none },
-      { gvk: APICLIENT, map: none },
+      { gvk: APICLIENT, map: subscriptionsOf },
       { gvk: APIPORTAL, map: none },
       { gvk: SECRET, map: none },
       { gvk: CONFIGMAP, map: none },
