@@ -22,7 +22,8 @@ function apiserverWrites(kubeconfig: string): number {
   let sum = 0;
   for (const m of text.matchAll(/^apiserver_request_total\{(.*)\} (\d+)$/gm)) {
     const labels = m[1] ?? "";
-    if (!/verb="(POST|PUT|PATCH|DELETE|APPLY)"/.test(labels) || labels.includes('resource="leases"')) continue;
+    if (!/verb="(POST|PUT|PATCH|DELETE|APPLY)"/.test(labels) || labels.includes('resource="leases"'))
+      continue;
     sum += Number(m[2]);
   }
   return sum;
@@ -30,7 +31,11 @@ function apiserverWrites(kubeconfig: string): number {
 
 function applyList(kubeconfig: string, ns: string, items: Json[]): void {
   for (let i = 0; i < items.length; i += 200) {
-    kubectlOk(kubeconfig, ["apply", "-n", ns, "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: items.slice(i, i + 200) }));
+    kubectlOk(
+      kubeconfig,
+      ["apply", "-n", ns, "-f", "-"],
+      JSON.stringify({ apiVersion: "v1", kind: "List", items: items.slice(i, i + 200) }),
+    );
   }
 }
 
@@ -48,15 +53,57 @@ async function main(): Promise<void> {
     const db = createDatabase(databaseUrl);
     await migrateToLatest(db);
     await db.destroy();
-    kubectlOk(kubeconfig, ["create", "secret", "generic", "db", "-n", ns, `--from-literal=url=${databaseUrl}`]);
+    kubectlOk(kubeconfig, [
+      "create",
+      "secret",
+      "generic",
+      "db",
+      "-n",
+      ns,
+      `--from-literal=url=${databaseUrl}`,
+    ]);
     const meta = (name: string) => ({ name });
     applyList(kubeconfig, ns, [
-      { apiVersion: "wicked.dev/v1alpha1", kind: "ApiPortal", metadata: meta("portal"), spec: { displayName: "Bench", urls: { portal: "https://portal.example.com", gateway: kong.proxyUrl }, database: { urlSecretRef: { name: "db", key: "url" } }, gateway: { mode: "External", adminUrl: kong.adminUrl } } },
-      { apiVersion: "wicked.dev/v1alpha1", kind: "Plan", metadata: meta("basic"), spec: { displayName: "Basic", rateLimits: { minute: 100 } } },
-      { apiVersion: "wicked.dev/v1alpha1", kind: "Api", metadata: meta("orders"), spec: { displayName: "Orders", upstream: { url: `http://${echo.host}:${echo.port}` }, routes: [{ paths: ["/orders"] }], plans: ["basic"] } },
-      { apiVersion: "wicked.dev/v1alpha1", kind: "ApiClient", metadata: meta("app"), spec: { displayName: "App", owner: "dev@example.com" } },
+      {
+        apiVersion: "wicked.dev/v1alpha1",
+        kind: "ApiPortal",
+        metadata: meta("portal"),
+        spec: {
+          displayName: "Bench",
+          urls: { portal: "https://portal.example.com", gateway: kong.proxyUrl },
+          database: { urlSecretRef: { name: "db", key: "url" } },
+          gateway: { mode: "External", adminUrl: kong.adminUrl },
+        },
+      },
+      {
+        apiVersion: "wicked.dev/v1alpha1",
+        kind: "Plan",
+        metadata: meta("basic"),
+        spec: { displayName: "Basic", rateLimits: { minute: 100 } },
+      },
+      {
+        apiVersion: "wicked.dev/v1alpha1",
+        kind: "Api",
+        metadata: meta("orders"),
+        spec: {
+          displayName: "Orders",
+          upstream: { url: `http://${echo.host}:${echo.port}` },
+          routes: [{ paths: ["/orders"] }],
+          plans: ["basic"],
+        },
+      },
+      {
+        apiVersion: "wicked.dev/v1alpha1",
+        kind: "ApiClient",
+        metadata: meta("app"),
+        spec: { displayName: "App", owner: "dev@example.com" },
+      },
     ]);
-    const operator = await startOperatorProcess(kubeconfig, "bench-op", { POD_NAMESPACE: ns, WICKED_LOG_LEVEL: "warn", WICKED_GATEWAY_RESYNC_SECONDS: "30" });
+    const operator = await startOperatorProcess(kubeconfig, "bench-op", {
+      POD_NAMESPACE: ns,
+      WICKED_LOG_LEVEL: "warn",
+      WICKED_GATEWAY_RESYNC_SECONDS: "30",
+    });
     const waitFor = async (what: string, probe: () => boolean, timeoutMs: number) => {
       const deadline = Date.now() + timeoutMs;
       while (!probe()) {
@@ -64,15 +111,33 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, 2000));
       }
     };
-    await waitFor("Api programmed", () => listObjects(kubeconfig, "apis", ns).every((a) => a.status?.conditions?.some((c: Json) => c.type === "Programmed" && c.status === "True")), 120_000);
+    await waitFor(
+      "Api programmed",
+      () =>
+        listObjects(kubeconfig, "apis", ns).every((a) =>
+          a.status?.conditions?.some((c: Json) => c.type === "Programmed" && c.status === "True"),
+        ),
+      120_000,
+    );
 
     kong.resetCounters();
     const writesBefore = apiserverWrites(kubeconfig);
     const started = Date.now();
-    const subs = Array.from({ length: count }, (_, i) => ({ apiVersion: "wicked.dev/v1alpha1", kind: "Subscription", metadata: meta(`sub-${i}`), spec: { clientRef: { name: "app" }, apiRef: { name: "orders" }, planRef: { name: "basic" } } }));
+    const subs = Array.from({ length: count }, (_, i) => ({
+      apiVersion: "wicked.dev/v1alpha1",
+      kind: "Subscription",
+      metadata: meta(`sub-${i}`),
+      spec: { clientRef: { name: "app" }, apiRef: { name: "orders" }, planRef: { name: "basic" } },
+    }));
     applyList(kubeconfig, ns, subs);
     const applied = Date.now();
-    await waitFor(`${count} Subscriptions Active`, () => listObjects(kubeconfig, "subscriptions", ns).filter((s) => s.status?.phase === "Active").length === count, 60 * 60_000);
+    await waitFor(
+      `${count} Subscriptions Active`,
+      () =>
+        listObjects(kubeconfig, "subscriptions", ns).filter((s) => s.status?.phase === "Active").length ===
+        count,
+      60 * 60_000,
+    );
     const converged = Date.now();
     const kongWrites = kong.writes;
     const apiWrites = apiserverWrites(kubeconfig) - writesBefore;
@@ -101,8 +166,13 @@ async function main(): Promise<void> {
     };
     mkdirSync("bench/results", { recursive: true });
     writeFileSync("bench/results/reconcile.json", `${JSON.stringify(results, null, 2)}\n`);
-    const table = Object.entries(results).map(([k, v]) => `| ${k} | ${v} |`).join("\n");
-    writeFileSync("bench/results/reconcile.md", `# Reconcile benchmark\n\n| measure | value |\n|---|---|\n${table}\n`);
+    const table = Object.entries(results)
+      .map(([k, v]) => `| ${k} | ${v} |`)
+      .join("\n");
+    writeFileSync(
+      "bench/results/reconcile.md",
+      `# Reconcile benchmark\n\n| measure | value |\n|---|---|\n${table}\n`,
+    );
     console.log(`\nReconcile benchmark (${count} subscriptions)\n${table}\n`);
   } finally {
     await kong.stop();

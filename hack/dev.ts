@@ -63,8 +63,19 @@ async function main(): Promise<void> {
   kubectl(kubeconfig, ["apply", "-f", "config/admission/"]);
   kubectl(kubeconfig, ["apply", "-n", SAMPLES_NAMESPACE, "-f", "config/samples/"]);
   // Without a Kong to talk to, the portal runs without a gateway and GatewayReady says so.
-  const gateway = process.env.KONG_ADMIN_URL ? { mode: "External", adminUrl: process.env.KONG_ADMIN_URL } : { mode: "None", adminUrl: null };
-  kubectl(kubeconfig, ["-n", SAMPLES_NAMESPACE, "patch", "apiportal", "developer-portal", "--type=merge", "-p", JSON.stringify({ spec: { gateway } })]);
+  const gateway = process.env.KONG_ADMIN_URL
+    ? { mode: "External", adminUrl: process.env.KONG_ADMIN_URL }
+    : { mode: "None", adminUrl: null };
+  kubectl(kubeconfig, [
+    "-n",
+    SAMPLES_NAMESPACE,
+    "patch",
+    "apiportal",
+    "developer-portal",
+    "--type=merge",
+    "-p",
+    JSON.stringify({ spec: { gateway } }),
+  ]);
   // The sample's database Secret points at a production-like host; here it points at the local database.
   const secret = kubectl(kubeconfig, [
     "-n",
