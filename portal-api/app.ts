@@ -1,0 +1,156 @@
+/**
+ * The portal API, built in one place from its dependencies: `createPortalApi(deps)` returns the fastify
+ * app (tests call `app.inject`, main.ts calls `listen`) and a `stop`.
+ */
+import cookie from "@fastify/cookie";
+import rateLimit from "@fastify/rate-limit";
+import swagger from "@fastify/swagger";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import Fastify, { type FastifyBaseLogger } from "fastify";
+import type { Kysely } from "kysely";
+import type { Logger } from "pino";
+import type { Database } from "../db/schema.ts";
+import type { ScryptParams } from "./accounts/password.ts";
+import type { Clock } from "./accounts/service.ts";
+import type { PortalApiConfig } from "./config.ts";
+import type { PortalApp, PortalContext } from "./context.ts";
+import type { PortalKube } from "./kube.ts";
+import { addAuthentication, remoteTokenVerifier, type TokenVerifier } from "./plugins/authentication.ts";
+import { addRequestMetrics } from "./plugins/metrics.ts";
+import { addProblemHandling, frameworkErrors } from "./plugins/problem-handler.ts";
+import { addTextGuard } from "./plugins/text-guard.ts";
+import { accountRoutes } from "./routes/accounts.ts";
+import { adminRoutes } from "./routes/admin.ts";
+import { applicationRoutes } from "./routes/applications.ts";
+import { approvalRoutes } from "./routes/approvals.ts";
+import { catalogRoutes } from "./routes/catalog.ts";
+import { meRoutes } from "./routes/me.ts";
+import { subscriptionRoutes } from "./routes/subscriptions.ts";
+import { systemRoutes } from "./routes/system.ts";
+
+/** What the portal API needs from outside. */
+export interface PortalApiDeps {
+  config: PortalApiConfig;
+  db: Kysely<Database>;
+  /** The portal's namespace in Kubernetes (portal-api/kube.ts `portalKube`). */
+  kube: PortalKube;
+  logger: Logger;
+  /** "Now"; defaults to the system clock. */
+  clock?: Clock;
+  /** Checks access tokens; defaults to the auth server's JWKS at `<urls.auth>/jwks`. */
+  tokens?: TokenVerifier;
+  /** scrypt cost of new password hashes (tests lower it). */
+  scrypt?: ScryptParams;
+  /** Requests per client address and window on the unauthenticated account routes; default 10 per minute. */
+  rateLimit?: { max: number; timeWindowMs: number };
+  /** Whether (or how many hops of) X-Forwarded-For to trust for client addresses; default 1 (one ingress). */
+  trustProxy?: boolean | number;
+}
+
+/** A route as registered, for the OpenAPI conformance test and the startup log. */
+export interface RouteSummary {
+  method: string;
+  url: string;
+}
+
+/** The built portal API. */
+export interface PortalApi {
+  app: PortalApp;
+  /** Every route registered (HEAD routes fastify adds for GET excluded). */
+  routes: RouteSummary[];
+  /** Closes the server (not the database or the Kubernetes client, which belong to the caller). */
+  stop(): Promise<void>;
+}
+
+/** Builds the portal API; the returned app is ready (plugins loaded, OpenAPI document built). */
+export async function createPortalApi(deps: PortalApiDeps): Promise<PortalApi> {
+  const { config } = deps;
+  const clock = deps.clock ?? (() => new Date());
+  const app: PortalApp = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    trustProxy: trustHops(deps.trustProxy ?? 1),
+    bodyLimit: 1024 * 1024,
+    frameworkErrors,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", useDefaults: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const routes: RouteSummary[] = [];
+  app.addHook("onRoute", (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const method of methods) {
+      if (method !== "HEAD" || !route.routePath) routes.push({ method, url: route.url });
+    }
+  });
+
+  addProblemHandling(app);
+  addTextGuard(app);
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: `${config.displayName} portal API`,
+        version: "v1",
+        description:
+          "Accounts, catalog, applications, subscriptions, approvals and administration of the portal.",
+      },
+      components: {
+        securitySchemes: {
+          bearer: {
+            type: "http",
+            scheme: "bearer",
+            bearerFormat: "JWT",
+            description: `An access token from ${config.urls.auth} for the resource ${config.urls.api}.`,
+          },
+        },
+      },
+    },
+    // Servers are added afterwards: given up front, @fastify/swagger strips the server URL's path (`/api`) from
+    // every route path that starts with it, turning `/apis` into `s`.
+    transformObject: (document) =>
+      "openapiObject" in document
+        ? { ...document.openapiObject, servers: [{ url: config.urls.api }] }
+        : document.swaggerObject,
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) =>
+        typeof json.$id === "string" ? json.$id : `def-${i}`,
+    },
+  });
+  await app.register(cookie);
+  await app.register(rateLimit, { global: false });
+  const metrics = addRequestMetrics(app, "portal-api");
+  addAuthentication(app, { db: deps.db, tokens: deps.tokens ?? remoteTokenVerifier(config.urls) });
+
+  const authBase = config.urls.auth.replace(/\/+$/, "");
+  const ctx: PortalContext = {
+    config,
+    db: deps.db,
+    kube: deps.kube,
+    clock,
+    accounts: {
+      db: deps.db,
+      clock,
+      policy: { minLength: config.login.local.passwordMinLength },
+      verification: config.mail.enabled,
+      scrypt: deps.scrypt,
+    },
+    authEndpoints: { token: `${authBase}/token`, authorization: `${authBase}/auth` },
+    rateLimit: deps.rateLimit ?? { max: 10, timeWindowMs: 60_000 },
+  };
+
+  await app.register(async (scope) => systemRoutes(scope, ctx, metrics));
+  await app.register(async (scope) => accountRoutes(scope, ctx));
+  await app.register(async (scope) => meRoutes(scope, ctx));
+  await app.register(async (scope) => catalogRoutes(scope, ctx));
+  await app.register(async (scope) => applicationRoutes(scope, ctx));
+  await app.register(async (scope) => subscriptionRoutes(scope, ctx));
+  await app.register(async (scope) => approvalRoutes(scope, ctx));
+  await app.register(async (scope) => adminRoutes(scope, ctx));
+  await app.ready();
+
+  return { app, routes, stop: () => app.close() };
+}
+
+/** fastify's trustProxy for a number of proxy hops (its types do not take the number proxy-addr does). */
+export function trustHops(trust: boolean | number): boolean | ((address: string, hop: number) => boolean) {
+  return typeof trust === "boolean" ? trust : (_address, hop) => hop < trust;
+}
