@@ -8,6 +8,8 @@ export default defineConfig({
       {
         test: {
           name: "unit",
+          // Generous: the CRD generator type-checks the API package, slow on two busy cores.
+          testTimeout: 60_000,
           include: ["**/*.test.ts"],
           exclude: ["**/*.int.test.ts", "node_modules/**", "test/e2e/**"],
         },
