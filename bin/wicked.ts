@@ -1,18 +1,41 @@
-#!/usr/bin/env -S node --import tsx
 /**
  * wicked's one CLI: `wicked <component>` runs one component in the foreground until SIGTERM or SIGINT.
+ * Components are loaded on demand, so each process loads only its own code.
  */
-import { operatorConfigFromEnv, startOperator } from "../operator/main.ts";
 
-const usage = "usage: wicked operator";
+/** Something running that can be stopped gracefully. */
+interface Running {
+  stop(): Promise<void>;
+}
+
+const components: Record<string, { about: string; start(): Promise<Running> }> = {
+  operator: {
+    about: "the controllers (leader-elected), Kong sync, mailer and chatbot",
+    start: async () => {
+      const { operatorConfigFromEnv, startOperator } = await import("../operator/main.ts");
+      return startOperator(operatorConfigFromEnv());
+    },
+  },
+  "portal-api": {
+    about: "the portal REST API (port 3001)",
+    start: async () => (await import("../portal-api/main.ts")).runPortalApiFromEnv(),
+  },
+  "auth-server": {
+    about: "the OAuth 2.0 / OpenID Connect server (port 3010)",
+    start: async () => (await import("../auth-server/main.ts")).runAuthServerFromEnv(),
+  },
+};
+
+function usage(): never {
+  const lines = Object.entries(components).map(([name, c]) => `  ${name.padEnd(12)} ${c.about}`);
+  console.error(["usage: wicked <component>", "", ...lines].join("\n"));
+  process.exit(2);
+}
 
 async function main(argv: string[]): Promise<void> {
-  const command = argv[0];
-  if (command !== "operator") {
-    console.error(usage);
-    process.exit(2);
-  }
-  const running = await startOperator(operatorConfigFromEnv());
+  const component = components[argv[0] ?? ""];
+  if (!component) usage();
+  const running = await component.start();
   let stopping = false;
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.on(signal, () => {
