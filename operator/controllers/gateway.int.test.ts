@@ -290,9 +290,12 @@ describe("gateway", () => {
     ]);
     const approved = await active("app-orders-partner");
     expect(conditionOf(approved, "Approved")).toMatchObject({ status: "True", reason: "Approved" });
-    expect(
-      await call("/orders/x", { "X-Api-Key": secretValue("app-orders-partner-credentials", "apiKey") ?? "" }),
-    ).toBe(200);
+    const partnerKey = secretValue("app-orders-partner-credentials", "apiKey") ?? "";
+    await wait(
+      "the approved key works",
+      async () => (await call("/orders/x", { "X-Api-Key": partnerKey })) === 200,
+      10_000,
+    );
   });
 
   it("keeps a rejection final and visible", async () => {
