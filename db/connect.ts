@@ -47,6 +47,11 @@ export function createDatabase(url: string, opts: DatabaseOptions = {}): Kysely<
   pool.on("error", (err) => {
     opts.logger?.warn({ err }, "Lost an idle database connection; the pool opens a new one when needed");
   });
+  // A connection checked out when the server goes away (a restart, a failover) emits 'error' on the client
+  // itself; without a listener Node exits. The query in flight fails and is retried by its caller.
+  pool.on("connect", (client) => {
+    client.on("error", (err) => opts.logger?.warn({ err }, "Lost a database connection in use"));
+  });
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 

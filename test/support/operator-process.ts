@@ -18,7 +18,11 @@ export interface OperatorProcess {
   stop(): Promise<void>;
 }
 
-/** Starts the operator against the cluster of `kubeconfig`, with extra environment variables. */
+/**
+ * Starts the operator against the cluster of `kubeconfig`, with extra environment variables. When
+ * WICKED_TEST_OPERATOR_KUBECONFIG is set, the operator authenticates with that kubeconfig instead (the
+ * chart's ServiceAccount, see charts/wicked/operator-rbac.int.test.ts) while the test keeps `kubeconfig`.
+ */
 export async function startOperatorProcess(
   kubeconfig: string,
   identity: string,
@@ -29,7 +33,7 @@ export async function startOperatorProcess(
   const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "bin/wicked.ts", "operator"], {
     env: {
       ...process.env,
-      KUBECONFIG: kubeconfig,
+      KUBECONFIG: process.env.WICKED_TEST_OPERATOR_KUBECONFIG || kubeconfig,
       POD_NAME: identity,
       POD_NAMESPACE: env.POD_NAMESPACE ?? "default",
       WICKED_METRICS_PORT: String(metricsPort),
