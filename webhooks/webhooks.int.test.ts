@@ -1,0 +1,449 @@
+/**
+ * The webhooks as the real apiserver calls them: the chart installs the webhook configurations (pointed at
+ * a server on this host with `webhooks.url`) and the certificate it generates; `wicked webhooks` serves that
+ * certificate as its own process, authenticated as the chart's webhook ServiceAccount.
+ */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connect } from "node:tls";
+import { KubeConfig } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import {
+  CHART,
+  helm,
+  helmOk,
+  serviceAccountKubeconfig,
+  startWebhookProcess,
+  type WebhookProcess,
+} from "../charts/wicked/testing.ts";
+import { freePort } from "../hack/controlplane/controlplane.ts";
+import { SUBSCRIPTION } from "../operator/gvks.ts";
+import { KubeClient, RestMapper } from "../operator/runtime/client.ts";
+import { RestClient } from "../operator/runtime/rest.ts";
+import type { KubeObject } from "../operator/runtime/types.ts";
+import { eventually, getObject, type Json } from "../test/support/cluster.ts";
+import {
+  createNamespace,
+  installCrds,
+  type KubectlResult,
+  kubectl,
+  kubectlOk,
+} from "../test/support/kubectl.ts";
+
+const kubeconfig = inject("kubeconfig");
+const id = Math.random().toString(36).slice(2, 8);
+const release = `hooks-${id}`;
+const releaseNamespace = `wicked-hooks-${id}`;
+/** Only namespaces with this label get the release's webhooks, so other tests never meet them. */
+const testLabel = `wicked.dev/webhook-test=${id}`;
+let port: number;
+let certDir: string;
+let server: WebhookProcess | undefined;
+let ns: string;
+const namespaces: string[] = [];
+
+const logs = () => server?.logs().slice(-3000) ?? "";
+const wicked = (kind: string, name: string, spec: Json, labels?: Record<string, string>): Json => ({
+  apiVersion: "wicked.dev/v1alpha1",
+  kind,
+  metadata: { name, ...(labels ? { labels } : {}) },
+  spec,
+});
+const plan = (name: string, spec: Json = { rateLimits: { minute: 60 } }) =>
+  wicked("Plan", name, { displayName: name, ...spec });
+const api = (name: string, routes: Json[], plans: string[], extra: Json = {}) =>
+  wicked("Api", name, {
+    displayName: name,
+    upstream: { url: "http://backend.example.com" },
+    routes,
+    ...(plans.length > 0 ? { plans } : {}),
+    ...extra,
+  });
+const subscription = (name: string, client: string, apiName: string, planName: string) =>
+  wicked("Subscription", name, {
+    clientRef: { name: client },
+    apiRef: { name: apiName },
+    planRef: { name: planName },
+  });
+const portal = (name: string) =>
+  wicked("ApiPortal", name, {
+    displayName: name,
+    urls: { portal: "https://developer.example.com", gateway: "https://api.example.com" },
+    database: { urlSecretRef: { name: "db", key: "url" } },
+    gateway: { mode: "None" },
+  });
+
+const create = (manifest: Json, namespace = ns): KubectlResult =>
+  kubectl(kubeconfig, ["create", "-n", namespace, "-f", "-"], JSON.stringify(manifest));
+const patch = (kind: string, name: string, body: Json, as = kubeconfig): KubectlResult =>
+  kubectl(as, ["patch", kind, name, "-n", ns, "--type=merge", "-p", JSON.stringify(body)]);
+const get = (kind: string, name: string) => getObject(kubeconfig, kind, name, ns);
+
+function ok(r: KubectlResult): KubectlResult {
+  expect(r.code, `${r.stderr}\n${logs()}`).toBe(0);
+  return r;
+}
+
+/** The request failed because `webhook` refused it, saying `message`. */
+function refused(r: KubectlResult, webhook: string, message: string): void {
+  expect(r.code, r.stdout).not.toBe(0);
+  expect(r.stderr).toContain(`admission webhook "${webhook}.wicked.dev" denied the request`);
+  expect(r.stderr).toContain(message);
+}
+
+function labelledNamespace(prefix: string): string {
+  const name = createNamespace(kubeconfig, prefix);
+  kubectlOk(kubeconfig, ["label", "namespace", name, testLabel]);
+  namespaces.push(name);
+  return name;
+}
+
+/** Writes the serving certificate the chart generated where the server reads it. */
+function writeCertificate(): string {
+  const secret = JSON.parse(
+    kubectlOk(kubeconfig, [
+      "get",
+      "secret",
+      `${release}-wicked-webhooks-tls`,
+      "-n",
+      releaseNamespace,
+      "-o",
+      "json",
+    ]),
+  );
+  for (const file of ["tls.crt", "tls.key"])
+    writeFileSync(join(certDir, file), Buffer.from(secret.data[file], "base64"));
+  return Buffer.from(secret.data["tls.crt"], "base64").toString();
+}
+
+function install(action: "install" | "upgrade", extra: string[] = []): void {
+  helmOk(
+    [
+      action,
+      release,
+      CHART,
+      "--namespace",
+      releaseNamespace,
+      "--set",
+      `webhooks.url=https://127.0.0.1:${port}`,
+      "--set",
+      "webhooks.certificate.extraIPAddresses[0]=127.0.0.1",
+      "--set-json",
+      `webhooks.namespaceSelector={"matchLabels":{"wicked.dev/webhook-test":"${id}"}}`,
+      ...extra,
+    ],
+    kubeconfig,
+  );
+}
+
+/** The operator runtime's client, authenticated by `file`. */
+function clientOf(file: string): KubeClient {
+  const config = new KubeConfig();
+  config.loadFromFile(file);
+  const rest = new RestClient(config);
+  return new KubeClient(rest, new RestMapper(rest));
+}
+
+async function startServer(): Promise<void> {
+  const identity = serviceAccountKubeconfig(kubeconfig, releaseNamespace, `${release}-wicked-webhooks`);
+  server = await startWebhookProcess(identity, certDir, port);
+}
+
+/** The certificate the server presents right now, as PEM. */
+function servedCertificate(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: "127.0.0.1", port, rejectUnauthorized: false }, () => {
+      const raw = socket.getPeerCertificate().raw;
+      socket.end();
+      resolve(
+        `-----BEGIN CERTIFICATE-----\n${raw
+          .toString("base64")
+          .replace(/(.{64})/g, "$1\n")
+          .replace(/\n$/, "")}\n-----END CERTIFICATE-----\n`,
+      );
+    });
+    socket.on("error", reject);
+  });
+}
+
+beforeAll(async () => {
+  installCrds(kubeconfig);
+  kubectlOk(kubeconfig, ["create", "namespace", releaseNamespace]);
+  port = await freePort();
+  certDir = mkdtempSync(join(tmpdir(), "wicked-webhook-tls-"));
+  install("install");
+  writeCertificate();
+  await startServer();
+  ns = labelledNamespace("hooks");
+  // The apiserver picks up new webhook configurations within a moment.
+  await eventually(
+    "the apiserver calling the webhooks",
+    () =>
+      create(subscription("probe", "nobody", "nothing", "none")).stderr.includes(
+        "validate.subscriptions.wicked.dev",
+      ),
+    60_000,
+    logs,
+  );
+
+  ok(create(plan("basic")));
+  ok(create(plan("gold", { rateLimits: { minute: 600 } })));
+  ok(create(plan("partner", { requiresApproval: true, rateLimits: { minute: 100 } })));
+  ok(create(wicked("ApiClient", "app", { displayName: "App", owner: "dev@example.com" })));
+  ok(create(wicked("ApiClient", "app2", { displayName: "App 2", owner: "dev@example.com" })));
+  ok(create(portal("developer-portal")));
+  ok(create(api("orders", [{ paths: ["/orders"] }], ["basic", "partner"])));
+  ok(
+    create(
+      api(
+        "billing",
+        [{ paths: ["/billing"], hosts: ["api.example.com"], methods: ["GET", "POST"] }],
+        ["basic"],
+      ),
+    ),
+  );
+  ok(create(api("status-page", [{ paths: ["/status"] }], [], { auth: { type: "none" } })));
+  ok(
+    create(
+      api("legacy", [{ paths: ["/legacy"] }], ["basic"], {
+        deprecation: { since: "2019-01-01T00:00:00Z", sunset: "2020-01-01T00:00:00Z", message: "use orders" },
+      }),
+    ),
+  );
+  ok(
+    create(
+      api("classic", [{ paths: ["/classic"] }], ["basic"], {
+        deprecation: { since: "2025-01-01T00:00:00Z", sunset: "2099-01-01T00:00:00Z" },
+      }),
+    ),
+  );
+  ok(create(subscription("app-orders", "app", "orders", "basic")));
+  ok(create(subscription("app2-billing", "app2", "billing", "basic")));
+}, 240_000);
+
+afterAll(async () => {
+  await server?.stop();
+  helm(["uninstall", release, "--namespace", releaseNamespace, "--ignore-not-found"], kubeconfig);
+  for (const n of [...namespaces, releaseNamespace])
+    kubectl(kubeconfig, ["delete", "namespace", n, "--wait=false"]);
+});
+
+describe("cross-object violations refused by the apiserver through the webhooks", () => {
+  it("refuses a Subscription whose ApiClient does not exist", () => {
+    refused(
+      create(subscription("s1", "nobody", "orders", "basic")),
+      "validate.subscriptions",
+      `ApiClient nobody does not exist in namespace ${ns}; create it first or correct spec.clientRef.name`,
+    );
+  });
+
+  it("refuses a Subscription whose Api does not exist", () => {
+    refused(
+      create(subscription("s2", "app2", "inventory", "basic")),
+      "validate.subscriptions",
+      `Api inventory does not exist in namespace ${ns}; create it first or correct spec.apiRef.name`,
+    );
+  });
+
+  it("refuses a Subscription whose Plan does not exist", () => {
+    refused(
+      create(subscription("s3", "app2", "orders", "platinum")),
+      "validate.subscriptions",
+      `Plan platinum does not exist in namespace ${ns}; create it first or correct spec.planRef.name`,
+    );
+  });
+
+  it("refuses a Subscription to a plan the Api does not offer", () => {
+    refused(
+      create(subscription("s4", "app2", "billing", "partner")),
+      "validate.subscriptions",
+      "Api billing does not offer plan partner (it offers basic); choose one of those or add partner to the Api's spec.plans",
+    );
+  });
+
+  it("refuses a Subscription to an open Api", () => {
+    refused(
+      create(subscription("s5", "app2", "status-page", "basic")),
+      "validate.subscriptions",
+      "Api status-page is open (auth type none): anyone may call it without a subscription",
+    );
+  });
+
+  it("refuses a second Subscription of one ApiClient to the same Api", () => {
+    refused(
+      create(subscription("s6", "app", "orders", "partner")),
+      "validate.subscriptions",
+      "ApiClient app already subscribes to Api orders with Subscription app-orders (plan basic); change that Subscription's planRef instead",
+    );
+  });
+
+  it("refuses a Subscription to an Api past its sunset", () => {
+    refused(
+      create(subscription("s7", "app2", "legacy", "basic")),
+      "validate.subscriptions",
+      "Api legacy was switched off at 2020-01-01T00:00:00Z (use orders); it takes no new subscriptions",
+    );
+  });
+
+  it("refuses moving a Subscription to a plan its Api does not offer, or to a plan that does not exist", () => {
+    refused(
+      patch("subscription", "app2-billing", { spec: { planRef: { name: "gold" } } }),
+      "validate.subscriptions",
+      "Api billing does not offer plan gold (it offers basic)",
+    );
+    refused(
+      patch("subscription", "app2-billing", { spec: { planRef: { name: "diamond" } } }),
+      "validate.subscriptions",
+      `Plan diamond does not exist in namespace ${ns}`,
+    );
+    expect(get("subscription", "app2-billing")?.spec.planRef.name).toBe("basic");
+  });
+
+  it("refuses an Api whose route another Api already has", () => {
+    refused(
+      create(api("orders-copy", [{ paths: ["/orders"] }], ["basic"])),
+      "validate.apis",
+      "spec.routes[0] clashes with a route of Api orders (any host, path /orders, all methods): the gateway could not tell them apart",
+    );
+  });
+
+  it("refuses an Api sharing a host, path and method with another, but not one with other methods", () => {
+    const routes = (methods: string[]) => [{ paths: ["/billing"], hosts: ["api.example.com"], methods }];
+    refused(
+      create(api("billing-admin", routes(["POST", "DELETE"]), ["basic"])),
+      "validate.apis",
+      "clashes with a route of Api billing (host api.example.com, path /billing, POST)",
+    );
+    ok(create(api("billing-admin", routes(["DELETE"]), ["basic"])));
+    ok(create(api("orders-v2", [{ paths: ["/orders/v2"] }], ["basic"])));
+  });
+
+  it("refuses withdrawing a plan that subscriptions use, and opening an Api that has subscribers", () => {
+    refused(
+      patch("api", "orders", { spec: { plans: ["partner"] } }),
+      "validate.apis",
+      "plan basic is used by 1 subscription(s) of this Api (app-orders); move them to another plan or delete them",
+    );
+    refused(
+      patch("api", "orders", { spec: { plans: null, auth: { type: "none" } } }),
+      "validate.apis",
+      "auth type none would make the Api open while 1 subscription(s) use it (app-orders)",
+    );
+    expect(get("api", "orders")?.spec.plans).toEqual(["basic", "partner"]);
+  });
+
+  it("refuses a second ApiPortal in a namespace", () => {
+    refused(
+      create(portal("second-portal")),
+      "validate.apiportals",
+      "ApiPortal developer-portal already serves namespace",
+    );
+  });
+});
+
+describe("what the webhooks allow", () => {
+  it("labels a Subscription with what it refers to, and follows a plan change", () => {
+    expect(get("subscription", "app-orders")?.metadata.labels).toMatchObject({
+      "wicked.dev/client": "app",
+      "wicked.dev/api": "orders",
+      "wicked.dev/plan": "basic",
+    });
+    ok(create(subscription("app2-orders", "app2", "orders", "partner")));
+    ok(patch("subscription", "app2-orders", { spec: { planRef: { name: "basic" } } }));
+    expect(get("subscription", "app2-orders")?.metadata.labels?.["wicked.dev/plan"]).toBe("basic");
+    const selected = JSON.parse(
+      kubectlOk(kubeconfig, ["get", "subscriptions", "-n", ns, "-l", "wicked.dev/api=orders", "-o", "json"]),
+    ).items.map((s: Json) => s.metadata.name);
+    expect(selected.sort()).toEqual(["app-orders", "app2-orders"]);
+  });
+
+  it("warns about a plan without limits, a plan no Api offers, a missing plan and a deprecated Api", () => {
+    const free = ok(create(plan("free", {})));
+    expect(free.stderr).toContain("Warning: Plan free has no rate limits");
+    expect(free.stderr).toContain("Warning: No Api offers plan free yet");
+    const early = ok(create(api("shipping", [{ paths: ["/shipping"] }], ["basic", "express"])));
+    expect(early.stderr).toContain(`Warning: plan(s) express do not exist in namespace ${ns} yet`);
+    const deprecated = ok(create(subscription("app2-classic", "app2", "classic", "basic")));
+    expect(deprecated.stderr).toContain(
+      "Warning: Api classic is deprecated since 2025-01-01T00:00:00Z and will be switched off at 2099-01-01T00:00:00Z",
+    );
+  });
+
+  it("leaves namespaces outside its selector alone", () => {
+    const other = createNamespace(kubeconfig, "unlabelled");
+    namespaces.push(other);
+    const r = create(subscription("anything", "nobody", "nothing", "none"), other);
+    expect(r.code, r.stderr).toBe(0);
+  });
+});
+
+describe("certificates and failure policies", () => {
+  it("serves a renewed certificate without a restart", async () => {
+    const before = await servedCertificate();
+    install("upgrade", ["--set", "webhooks.certificate.extraDNSNames[0]=webhooks.example.com"]);
+    const renewed = writeCertificate();
+    expect(renewed).not.toBe(before);
+    await eventually(
+      "the server to reload its certificate",
+      async () => (await servedCertificate()) === renewed,
+      30_000,
+      logs,
+    );
+    expect(server?.logs()).toContain("Reloaded the serving certificate");
+    ok(create(subscription("app2-orders-v2", "app2", "orders-v2", "basic")));
+  });
+
+  it("fails closed for Subscriptions and open for Plans while the server is down, and never blocks the operator", async () => {
+    await server?.stop();
+    const down = create(subscription("while-down", "app2", "billing-admin", "basic"));
+    expect(down.code).not.toBe(0);
+    expect(down.stderr).toContain('failed calling webhook "validate.subscriptions.wicked.dev"');
+    ok(create(plan("while-down")));
+    // The operator writes finalizers and status only; its ServiceAccount's writes skip the webhooks.
+    const operator = serviceAccountKubeconfig(kubeconfig, releaseNamespace, `${release}-wicked-operator`);
+    const finalizer = { metadata: { finalizers: ["wicked.dev/read-model"] } };
+    expect(patch("subscription", "app-orders", finalizer, kubeconfig).stderr).toContain(
+      "failed calling webhook",
+    );
+    // As the operator does it: a merge patch without reading first (the operator may not get Subscriptions).
+    const key = { namespace: ns, name: "app-orders" };
+    const patched = await clientOf(operator).patchMerge<Json & KubeObject>(SUBSCRIPTION, key, finalizer);
+    expect(patched.metadata.finalizers).toEqual(["wicked.dev/read-model"]);
+    await clientOf(operator).patchMerge(SUBSCRIPTION, key, { metadata: { finalizers: null } });
+    await startServer();
+    await eventually(
+      "the webhooks to answer again",
+      () => create(subscription("while-down", "app2", "billing-admin", "basic")).code === 0,
+      60_000,
+      logs,
+    );
+  });
+});
+
+describe("config/samples", () => {
+  it("applies cleanly with the webhooks active", () => {
+    const samples = labelledNamespace("samples");
+    const r = kubectl(kubeconfig, ["apply", "-n", samples, "-f", "config/samples/"]);
+    expect(r.code, `${r.stderr}\n${logs()}`).toBe(0);
+    for (const [kind, name] of [
+      ["apiportal", "developer-portal"],
+      ["api", "orders"],
+      ["api", "weather"],
+      ["plan", "basic"],
+      ["plan", "partner"],
+      ["apiclient", "checkout-app"],
+      ["subscription", "checkout-app-weather"],
+      ["subscription", "checkout-app-orders"],
+    ])
+      expect(getObject(kubeconfig, kind as string, name as string, samples), `${kind} ${name}`).toBeDefined();
+    expect(
+      getObject(kubeconfig, "subscription", "checkout-app-orders", samples)?.metadata.labels,
+    ).toMatchObject({
+      "wicked.dev/api": "orders",
+      "wicked.dev/plan": "partner",
+    });
+    // Applying again changes nothing and is still allowed.
+    expect(kubectl(kubeconfig, ["apply", "-n", samples, "-f", "config/samples/"]).code).toBe(0);
+  });
+});
