@@ -24,6 +24,14 @@ const components: Record<string, { about: string; start(): Promise<Running> }> =
     about: "the OAuth 2.0 / OpenID Connect server (port 3010)",
     start: async () => (await import("../auth-server/main.ts")).runAuthServerFromEnv(),
   },
+  "portal-ui": {
+    about: "the developer portal web UI (port 3000)",
+    start: async () => (await import("../portal-ui/main.ts")).runPortalUiFromEnv(),
+  },
+  webhooks: {
+    about: "the validating and defaulting admission webhooks (TLS)",
+    start: async () => (await import("../webhooks/main.ts")).runWebhooksFromEnv(),
+  },
 };
 
 function usage(): never {

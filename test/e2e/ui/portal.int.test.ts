@@ -1,0 +1,488 @@
+/**
+ * Issue 6 in a real browser: headless Debian Chromium (playwright-core) against the whole portal — the real
+ * operator and control plane, Postgres, the notification controllers with an SMTP sink, the Kong test double,
+ * and the auth server, portal API and portal UI (test/e2e/ui/stack.ts). Screenshots of the main pages, at
+ * desktop and phone sizes, are kept in test-results/screenshots/.
+ */
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import {
+  axeScan,
+  launchBrowser,
+  screenshot,
+  seriousViolations,
+  textOf,
+  VIEWPORTS,
+  visible,
+  type WatchedPage,
+  watchedPage,
+} from "../../support/browser.ts";
+import { startUiStack, type UiStack, until } from "./stack.ts";
+
+const PASSWORD = "correct horse battery staple";
+const DEVELOPER = { email: "dana@example.com", name: "Dana Developer" };
+const APPROVER = { email: "avery@example.com", name: "Avery Approver" };
+const ADMIN = { email: "ada@example.com", name: "Ada Admin" };
+
+const ORDERS_OPENAPI = JSON.stringify({
+  openapi: "3.0.3",
+  info: { title: "Orders", version: "1.4.0", description: "Create and track orders." },
+  tags: [{ name: "orders", description: "Orders of your customers." }],
+  paths: {
+    "/items": {
+      get: {
+        tags: ["orders"],
+        summary: "List orders",
+        parameters: [
+          {
+            name: "limit",
+            in: "query",
+            schema: { type: "integer", maximum: 100 },
+            description: "Page size.",
+          },
+        ],
+        responses: {
+          "200": {
+            description: "The orders.",
+            content: {
+              "application/json": {
+                schema: { type: "array", items: { $ref: "#/components/schemas/Order" } },
+              },
+            },
+          },
+        },
+      },
+      post: {
+        tags: ["orders"],
+        summary: "Place an order",
+        requestBody: {
+          required: true,
+          content: { "application/json": { schema: { $ref: "#/components/schemas/Order" } } },
+        },
+        responses: { "201": { description: "Placed." }, "400": { description: "Invalid order." } },
+      },
+    },
+    "/items/{id}": {
+      get: {
+        tags: ["orders"],
+        summary: "Read an order",
+        parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+        responses: { "200": { description: "The order." }, "404": { description: "No such order." } },
+      },
+    },
+  },
+  components: {
+    schemas: {
+      Order: {
+        type: "object",
+        required: ["sku", "quantity"],
+        properties: {
+          id: { type: "string", format: "uuid", description: "Assigned by the API." },
+          sku: { type: "string", example: "ACME-42" },
+          quantity: { type: "integer", minimum: 1, example: 2 },
+          status: { type: "string", enum: ["placed", "shipped", "delivered"] },
+        },
+      },
+    },
+  },
+});
+
+let stack: UiStack;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+const watched: WatchedPage[] = [];
+let developer: WatchedPage;
+let applicationName = "";
+
+const logs = () => stack?.logs() ?? "";
+
+async function newPage(viewport: keyof typeof VIEWPORTS = "desktop"): Promise<WatchedPage> {
+  const context = await browser.newContext({ ...VIEWPORTS[viewport] });
+  contexts.push(context);
+  const page = await watchedPage(context);
+  page.page.setDefaultTimeout(30_000);
+  watched.push(page);
+  return page;
+}
+
+/** Logs in through the auth server's page, starting from the portal's "Log in" link. */
+async function logIn(page: Page, email: string): Promise<void> {
+  await page.goto(stack.urls.portal);
+  await page.getByRole("link", { name: "Log in" }).first().click();
+  await page.waitForURL((url) => url.toString().startsWith(stack.urls.auth));
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.waitForURL((url) => url.toString().startsWith(stack.urls.portal));
+  expect(await textOf(page.locator(".alert-success"))).toContain("Welcome");
+}
+
+/** Reloads a subscription page until it offers the credentials, then shows them and returns the key. */
+async function showKey(page: Page, subscriptionUrl: string): Promise<{ key: string; header: string }> {
+  await until(
+    "the subscription is Active in the portal",
+    async () => {
+      await page.goto(subscriptionUrl);
+      return (await page.getByRole("button", { name: "Show credentials" }).count()) > 0;
+    },
+    120_000,
+    logs,
+  );
+  await page.getByRole("button", { name: "Show credentials" }).click();
+  const key = await page.getByLabel("API key").inputValue();
+  const header = (await page.locator("#key-header code").first().textContent()) ?? "";
+  return { key, header };
+}
+
+async function gatewayStatus(path: string, headers: Record<string, string>): Promise<number> {
+  return (await fetch(`${stack.kong.proxyUrl}${path}`, { headers })).status;
+}
+
+beforeAll(async () => {
+  stack = await startUiStack({
+    kubeconfig: inject("kubeconfig"),
+    databaseUrl: inject("databaseUrl"),
+    namespacePrefix: "ui",
+    portalSpec: {
+      branding: { title: "Build on Acme", primaryColor: "#0f766e", footer: "© Acme Corp — APIs for makers" },
+      contentPages: [
+        {
+          slug: "getting-started",
+          title: "Getting started",
+          markdown:
+            "# Getting started\n\n1. Sign up\n2. Register an application\n3. Subscribe to an API\n\n> Keys are secrets.",
+        },
+      ],
+    },
+  });
+  const plan = (name: string, spec: Record<string, unknown>) => ({
+    apiVersion: "wicked.dev/v1alpha1",
+    kind: "Plan",
+    metadata: { name },
+    spec,
+  });
+  const api = (name: string, spec: Record<string, unknown>) => ({
+    apiVersion: "wicked.dev/v1alpha1",
+    kind: "Api",
+    metadata: { name },
+    spec: {
+      upstream: { url: `http://${stack.echo.host}:${stack.echo.port}` },
+      routes: [{ paths: [`/${name}`] }],
+      auth: { type: "key-auth", keyHeader: "X-Api-Key" },
+      ...spec,
+    },
+  });
+  await stack.apply(
+    plan("free", {
+      displayName: "Free",
+      description: "For trying things out.",
+      rateLimits: { minute: 60, day: 1000 },
+    }),
+  );
+  await stack.apply(
+    plan("partner", {
+      displayName: "Partner",
+      description: "Higher limits for partners.",
+      requiresApproval: true,
+      rateLimits: { minute: 1000 },
+    }),
+  );
+  await stack.apply(
+    api("orders", {
+      displayName: "Orders",
+      description:
+        "Place and track **orders** for your customers.\n\n## Rate limits\n\nEvery plan has its own limits.",
+      plans: ["free", "partner"],
+      tags: ["commerce"],
+      openApi: { inline: ORDERS_OPENAPI },
+    }),
+  );
+  await stack.apply(
+    api("billing", {
+      displayName: "Billing",
+      description: "Invoices and payments. Subscriptions are approved by the finance team.",
+      plans: ["partner"],
+      tags: ["finance"],
+    }),
+  );
+  await until(
+    "the catalog lists both APIs",
+    async () => {
+      const res = await fetch(`${stack.urls.api}/apis`);
+      const body = (await res.json()) as { total?: number };
+      return body.total === 2;
+    },
+    120_000,
+    logs,
+  );
+  browser = await launchBrowser();
+  developer = await newPage();
+}, 600_000);
+
+afterAll(async () => {
+  for (const context of contexts) await context.close().catch(() => undefined);
+  await browser?.close();
+  if (process.env.WICKED_TEST_LOGS && stack) {
+    (await import("node:fs")).writeFileSync(
+      `${process.env.WICKED_TEST_LOGS}/portal-ui.log`,
+      stack.logs(200_000),
+    );
+  }
+  await stack?.stop();
+}, 120_000);
+
+describe("the developer portal in a browser", () => {
+  it("a new user signs up, verifies by mail, logs in, registers an application, subscribes to a key-auth API, sees the key, and the key works at the gateway", async () => {
+    const { page } = developer;
+    await page.goto(stack.urls.portal);
+    expect(await textOf(page.getByRole("heading", { level: 1 }))).toBe("Build on Acme");
+    await page.getByRole("link", { name: "Sign up" }).first().click();
+    await page.getByLabel("Your name").fill(DEVELOPER.name);
+    await page.getByLabel("Email address").fill(DEVELOPER.email);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await visible(page.getByText("Check your inbox"));
+
+    const link = await stack.verificationLink(DEVELOPER.email);
+    expect(stack.smtp.messages.some((m) => m.envelope.to.includes(DEVELOPER.email))).toBe(true);
+    await page.goto(link);
+    await page.getByRole("button", { name: "Confirm my email address" }).click();
+    expect(await textOf(page.getByRole("heading", { level: 1 }))).toBe("Email address confirmed");
+
+    await logIn(page, DEVELOPER.email);
+    expect(await textOf(page.locator(".account-name"))).toBe(DEVELOPER.name);
+
+    await page.getByRole("link", { name: "Applications", exact: true }).click();
+    await page.getByRole("link", { name: "Register an application" }).click();
+    await page.getByLabel("Name", { exact: true }).fill("Storefront");
+    await page.getByLabel("Description").fill("Our web shop.");
+    await page.getByRole("button", { name: "Register application" }).click();
+    expect(await textOf(page.getByRole("heading", { level: 1 }))).toBe("Storefront");
+    applicationName = new URL(page.url()).pathname.split("/").pop() ?? "";
+
+    await page.goto(`${stack.urls.portal}/apis`);
+    await page.getByRole("link", { name: "Orders" }).click();
+    await page.getByLabel("Application", { exact: true }).selectOption({ label: "Storefront" });
+    await page.locator("label[for=plan-free]").click();
+    await page.getByRole("button", { name: "Subscribe" }).click();
+    await page.waitForURL(/\/subscriptions\//);
+    const { key, header } = await showKey(page, page.url());
+    expect(header).toBe("X-Api-Key");
+    expect(key.length).toBeGreaterThanOrEqual(32);
+    await visible(page.getByText("Keep these secret"));
+
+    await until(
+      "the key works at the gateway",
+      async () => (await gatewayStatus("/orders/items", { [header]: key })) === 200,
+      60_000,
+      logs,
+    );
+    expect(await gatewayStatus("/orders/items", {})).toBe(401);
+    expect(await gatewayStatus("/orders/items", { [header]: "not-the-key" })).toBe(401);
+  }, 300_000);
+
+  it("an approver approves a pending subscription in the queue, and the developer then sees credentials that work", async () => {
+    const { page } = developer;
+    await page.goto(`${stack.urls.portal}/apis/billing`);
+    await page.getByLabel("Application", { exact: true }).selectOption({ label: "Storefront" });
+    await page.getByRole("button", { name: "Subscribe" }).click();
+    await page.waitForURL(/\/subscriptions\//);
+    const subscriptionUrl = page.url();
+    await until(
+      "the subscription waits for approval",
+      async () => {
+        await page.goto(subscriptionUrl);
+        return (await page.getByText("Pending approval").count()) > 0;
+      },
+      60_000,
+      logs,
+    );
+    expect(await page.getByRole("button", { name: "Show credentials" }).count()).toBe(0);
+
+    await stack.createUser(APPROVER.email, APPROVER.name, PASSWORD);
+    await stack.setGroups(APPROVER.email, ["approver"]);
+    const approver = await newPage();
+    await logIn(approver.page, APPROVER.email);
+    await approver.page.getByRole("link", { name: "Approvals", exact: true }).click();
+    await until(
+      "the subscription is in the approvals queue",
+      async () => {
+        await approver.page.reload();
+        return (await approver.page.getByRole("row", { name: /Billing/ }).count()) > 0;
+      },
+      60_000,
+      logs,
+    );
+    const row = approver.page.getByRole("row", { name: /Billing/ });
+    expect(await textOf(row)).toContain(DEVELOPER.email);
+    await row.getByRole("button", { name: /^Approve/ }).click();
+    expect(await textOf(approver.page.locator(".alert-success"))).toContain("Approved");
+
+    const { key, header } = await showKey(page, subscriptionUrl);
+    await until(
+      "the approved key works at the gateway",
+      async () => (await gatewayStatus("/billing/x", { [header]: key })) === 200,
+      60_000,
+      logs,
+    );
+  }, 300_000);
+
+  it("shows a name with <script> typed into a form as text, and no script runs", async () => {
+    const { page, dialogs, pageErrors } = developer;
+    const evil = `<script>alert("xss")</script><img src=x onerror="alert('img')">`;
+    await page.goto(`${stack.urls.portal}/applications/new`);
+    await page.getByLabel("Name", { exact: true }).fill(evil);
+    await page.getByLabel("Description").fill(`<b onmouseover=alert(3)>bold?</b>`);
+    await page.getByRole("button", { name: "Register application" }).click();
+    expect(await textOf(page.getByRole("heading", { level: 1 }))).toBe(evil);
+    await visible(page.getByText("<b onmouseover=alert(3)>bold?</b>"));
+    await page.goto(`${stack.urls.portal}/applications`);
+    await visible(page.getByRole("link", { name: evil }));
+    await page.goto(`${stack.urls.portal}/account`);
+    await page.getByLabel("Name").fill(`Dana <script>alert("name")</script>`);
+    await page.getByRole("button", { name: "Save" }).click();
+    expect(await textOf(page.locator(".account-name"))).toBe(`Dana <script>alert("name")</script>`);
+    const html = await page.content();
+    expect(html).not.toContain('<script>alert("name")');
+    expect(dialogs.filter((d) => !d.startsWith("confirm"))).toEqual([]);
+    expect(pageErrors).toEqual([]);
+    expect(await page.locator("img[src=x]").count()).toBe(0);
+    // Back to the real name for the screenshots.
+    await page.getByLabel("Name").fill(DEVELOPER.name);
+    await page.getByRole("button", { name: "Save" }).click();
+    expect(await textOf(page.locator(".account-name"))).toBe(DEVELOPER.name);
+  }, 300_000);
+
+  it("keeps screenshots of the main pages, and axe-core finds no serious or critical violations on them", async () => {
+    await stack.createUser(ADMIN.email, ADMIN.name, PASSWORD);
+    await stack.setGroups(ADMIN.email, ["approver"], true);
+    const admin = await newPage();
+    await logIn(admin.page, ADMIN.email);
+    // Something in the approvals queue: the second application asks for the Partner plan of Billing.
+    await developer.page.goto(`${stack.urls.portal}/apis/billing`);
+    await developer.page.getByRole("button", { name: "Subscribe" }).click();
+    await developer.page.waitForURL(/\/subscriptions\//);
+    await until(
+      "the second subscription waits for approval",
+      async () =>
+        (
+          await stack.db
+            .selectFrom("subscriptions")
+            .select("name")
+            .where("phase", "=", "PendingApproval")
+            .execute()
+        ).length > 0,
+      60_000,
+      logs,
+    );
+    const sub = (
+      await stack.db
+        .selectFrom("subscriptions")
+        .select("name")
+        .where("api_name", "=", "orders")
+        .executeTakeFirstOrThrow()
+    ).name;
+    const pages: Array<[string, string, WatchedPage]> = [
+      ["home", "/", admin],
+      ["catalog", "/apis", admin],
+      ["api", "/apis/orders", developer],
+      ["content-page", "/pages/getting-started", admin],
+      ["applications", "/applications", developer],
+      ["application", `/applications/${applicationName}`, developer],
+      ["subscription", `/subscriptions/${sub}?show=credentials`, developer],
+      ["account", "/account", developer],
+      ["approvals", "/approvals", admin],
+      ["admin", "/admin", admin],
+      ["admin-users", "/admin/users", admin],
+      ["admin-audit", "/admin/audit", admin],
+    ];
+    const anonymous = await newPage();
+    pages.push(["signup", "/signup", anonymous], ["not-found", "/no/such/page", anonymous]);
+    const problems: string[] = [];
+    for (const [name, path, who] of pages) {
+      await who.page.goto(`${stack.urls.portal}${path}`);
+      if (name === "api")
+        await who.page.locator("#op-get-items-id summary, .operation summary").first().click();
+      problems.push(...seriousViolations(await axeScan(who.page)).map((v) => `${name}: ${v}`));
+      await screenshot(who.page, `${name}-desktop`);
+      const phone = await browser.newContext({
+        ...VIEWPORTS.phone,
+        storageState: await who.page.context().storageState(),
+      });
+      contexts.push(phone);
+      const phonePage = await phone.newPage();
+      await phonePage.goto(`${stack.urls.portal}${path}`);
+      problems.push(...seriousViolations(await axeScan(phonePage)).map((v) => `${name} (phone): ${v}`));
+      await screenshot(phonePage, `${name}-phone`);
+      await phone.close();
+    }
+    expect(problems).toEqual([]);
+    for (const w of watched) {
+      expect(w.consoleErrors.filter((e) => /Content Security Policy|Refused to/.test(e))).toEqual([]);
+      expect(w.pageErrors).toEqual([]);
+    }
+  }, 300_000);
+  it("rotates credentials, adds a collaborator, unsubscribes (the gateway following each change) and logs out", async () => {
+    const { page, dialogs } = developer;
+    const orders = (
+      await stack.db
+        .selectFrom("subscriptions")
+        .select("name")
+        .where("api_name", "=", "orders")
+        .executeTakeFirstOrThrow()
+    ).name;
+    const url = `${stack.urls.portal}/subscriptions/${orders}`;
+    const before = await showKey(page, url);
+    await page.getByRole("button", { name: "Rotate credentials" }).click();
+    expect(await textOf(page.locator(".alert-success"))).toContain("New credentials");
+    expect(dialogs.some((d) => d.startsWith("confirm"))).toBe(true);
+    const after = await until(
+      "the rotated key is shown",
+      async () => {
+        const shown = await showKey(page, url);
+        return shown.key !== before.key && shown;
+      },
+      120_000,
+      logs,
+    );
+    await until(
+      "the new key works",
+      async () => (await gatewayStatus("/orders/items", { [after.header]: after.key })) === 200,
+      60_000,
+      logs,
+    );
+    await until(
+      "the old key is refused",
+      async () => (await gatewayStatus("/orders/items", { [before.header]: before.key })) === 401,
+      60_000,
+      logs,
+    );
+
+    await page.goto(`${stack.urls.portal}/applications/${applicationName}`);
+    await page.getByLabel("Email address").fill(APPROVER.email);
+    await page.getByLabel("Role").selectOption("Reader");
+    await page.getByRole("button", { name: "Add", exact: true }).click();
+    expect(await textOf(page.locator(".alert-success"))).toContain(APPROVER.email);
+    expect(await textOf(page.getByRole("row", { name: new RegExp(APPROVER.email) }))).toContain("Reader");
+
+    await page.goto(url);
+    await page.getByRole("button", { name: "Unsubscribe" }).click();
+    expect(await textOf(page.locator(".alert-success"))).toContain("Unsubscribed");
+    await until(
+      "the key stops working",
+      async () => (await gatewayStatus("/orders/items", { [after.header]: after.key })) !== 200,
+      60_000,
+      logs,
+    );
+
+    // Logging out ends the portal session and the auth server's (after its confirmation page).
+    await page.getByRole("button", { name: "Log out" }).click();
+    await page.waitForURL((u) => u.toString().startsWith(stack.urls.auth));
+    await page.getByRole("button", { name: "Log out" }).click();
+    await page.waitForURL((u) => u.toString().startsWith(stack.urls.portal));
+    await visible(page.getByRole("link", { name: "Log in" }));
+    await page.goto(`${stack.urls.portal}/applications`);
+    await page.waitForURL((u) => u.toString().startsWith(stack.urls.auth));
+    await visible(page.getByLabel("Password"));
+  }, 300_000);
+});
