@@ -23,8 +23,10 @@ dev: deps controlplane ## Run wicked locally: control plane, Postgres, CRDs, sam
 	$(TSX) hack/dev.ts
 
 .PHONY: crds
-crds: deps ## Generate crds/ from the types in api/v1alpha1.
+crds: deps ## Generate crds/ from the types in api/v1alpha1, copy them into the chart, regenerate docs/reference.md.
 	$(TSX) hack/crdgen/main.ts
+	rm -f charts/wicked/crds/*.yaml && cp crds/*.yaml charts/wicked/crds/
+	$(TSX) hack/reference/main.ts
 
 .PHONY: fmt
 fmt: deps ## Format the code.
@@ -42,6 +44,10 @@ controlplane-up: deps controlplane ## Start a local control plane in .dev/contro
 controlplane-down: deps ## Stop the local control plane.
 	@$(TSX) hack/controlplane/cli.ts down
 
+.PHONY: chart
+chart: deps controlplane ## Lint the Helm chart (pinned helm) and package it into dist/.
+	hack/helm.sh package
+
 ##@ Measurements
 .PHONY: bench
 bench: deps controlplane ## Benchmarks (measure only): prints a table, writes bench/results/*.json and *.md.
@@ -49,7 +55,7 @@ bench: deps controlplane ## Benchmarks (measure only): prints a table, writes be
 
 ##@ Checks
 .PHONY: test
-test: check test-unit test-integration ## Run every check and test (what CI runs).
+test: check test-unit test-integration test-resilience ## Run every check and test (what CI runs).
 
 .PHONY: check
 check: deps ## Format check, lint, typecheck and stale-CRD check.
@@ -64,3 +70,7 @@ test-unit: deps ## Unit tests (pure, no cluster).
 .PHONY: test-integration
 test-integration: deps controlplane ## Integration tests against a real control plane and Postgres (KUBECONFIG/DATABASE_URL override).
 	$(VITEST) run --project integration
+
+.PHONY: test-resilience
+test-resilience: deps controlplane ## Resilience suite: operator kills, Kong faults, Postgres and apiserver restarts (bounded).
+	$(VITEST) run --project resilience

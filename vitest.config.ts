@@ -18,9 +18,19 @@ export default defineConfig({
         test: {
           name: "integration",
           include: ["**/*.int.test.ts"],
-          exclude: ["node_modules/**"],
+          exclude: ["node_modules/**", "test/resilience/**"],
           globalSetup: ["test/support/global-setup.ts"],
           testTimeout: 60_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: "resilience",
+          include: ["test/resilience/**/*.int.test.ts"],
+          globalSetup: ["test/support/global-setup.ts"],
+          testTimeout: 600_000,
           hookTimeout: 180_000,
           fileParallelism: false,
         },

@@ -12,6 +12,7 @@ import type {
  * ApiPortal is one API portal: the developer portal, its auth server and API, the database they share and the
  * Kong gateway the portal's APIs are published on. One per namespace.
  * @plural apiportals
+ * @xValidation {"rule": "size(self.metadata.name) <= 51 && self.metadata.name.matches('^[a-z]')", "message": "metadata.name must start with a letter and have at most 51 characters: the portal's Services are named <name>-auth-server, <name>-portal-api and <name>-portal-ui"}
  * @shortName portal
  * @printColumn {"name": "URL", "type": "string", "jsonPath": ".spec.urls.portal"}
  * @printColumn {"name": "Gateway", "type": "string", "jsonPath": ".spec.gateway.mode"}

@@ -4,6 +4,7 @@ import type { CommonStatus, Int32, LocalObjectReference, ObjectMeta } from "./co
  * Subscription gives an application access to an API under a plan. Credentials are issued into a Secret
  * owned by the Subscription once it is approved.
  * @plural subscriptions
+ * @xValidation {"rule": "size(self.metadata.name) <= 241", "message": "metadata.name must have at most 241 characters: the credentials Secret is named <name>-credentials"}
  * @shortName wsub
  * @printColumn {"name": "Client", "type": "string", "jsonPath": ".spec.clientRef.name"}
  * @printColumn {"name": "API", "type": "string", "jsonPath": ".spec.apiRef.name"}

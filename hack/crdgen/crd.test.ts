@@ -15,10 +15,11 @@ function generateFrom(source: string) {
   return files.map((f) => ({ path: f.path, content: f.content, crd: YAML.parse(f.content) }));
 }
 
-const widget = (fields: string, typeDoc = "") => `
+const widget = (fields: string, typeDoc = "", kindDoc = "") => `
 import type { Int32, Int64, ObjectMeta } from "./common.types.ts";
 /**
  * A widget.
+ * ${kindDoc}
  * @plural widgets
  * @shortName wdg
  * @printColumn {"name": "Size", "type": "integer", "jsonPath": ".spec.size"}
@@ -105,6 +106,14 @@ describe("generateCrds", () => {
       type: "object",
       "x-kubernetes-preserve-unknown-fields": true,
     });
+  });
+
+  it("puts the kind's validations on the whole object, where metadata.name is visible", () => {
+    const rule = { rule: "size(self.metadata.name) <= 20", message: "name too long" };
+    const [file] = generateFrom(widget("size: Int32;", "", `@xValidation ${JSON.stringify(rule)}`));
+    const root = file?.crd.spec.versions[0].schema.openAPIV3Schema;
+    expect(root["x-kubernetes-validations"]).toEqual([rule]);
+    expect(root.properties.spec["x-kubernetes-validations"]).toBeUndefined();
   });
 
   it("refuses a plain number, so every integer says its size", () => {

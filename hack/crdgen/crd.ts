@@ -101,7 +101,13 @@ export function crdFor(decl: InterfaceDeclaration, group: string, version: strin
   };
   if (spec) properties.spec = spec;
   if (status) properties.status = status;
-  const root: Schema = { description: doc.description, type: "object", required: ["spec"], properties };
+  const root: Schema = {
+    description: doc.description,
+    type: "object",
+    required: ["spec"],
+    properties,
+    ...(resource.validations.length > 0 ? { "x-kubernetes-validations": resource.validations } : {}),
+  };
   return {
     apiVersion: "apiextensions.k8s.io/v1",
     kind: "CustomResourceDefinition",

@@ -38,6 +38,8 @@ export interface ResourceMarkers {
   plural?: string;
   shortNames: string[];
   printColumns: PrintColumn[];
+  /** CEL rules on the whole object, for what spans fields or concerns metadata.name. */
+  validations: CelRule[];
 }
 
 /** An additionalPrinterColumns entry. */
@@ -157,7 +159,7 @@ export function parseFieldMarkers(where: string, tags: readonly Tag[]): FieldMar
 
 /** Reads the resource markers of a kind's root interface. */
 export function parseResourceMarkers(where: string, tags: readonly Tag[]): ResourceMarkers {
-  const markers: ResourceMarkers = { shortNames: [], printColumns: [] };
+  const markers: ResourceMarkers = { shortNames: [], printColumns: [], validations: [] };
   for (const tag of tags) {
     if (tag.name === "plural") markers.plural = tag.text;
     if (tag.name === "shortName") markers.shortNames.push(tag.text);
@@ -168,6 +170,7 @@ export function parseResourceMarkers(where: string, tags: readonly Tag[]): Resou
       }
       markers.printColumns.push(column);
     }
+    if (tag.name === "xValidation") markers.validations.push(parseCelRule(where, tag));
   }
   return markers;
 }

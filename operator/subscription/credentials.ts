@@ -7,6 +7,7 @@
 import type { V1Secret } from "@kubernetes/client-node";
 import type { Api, ApiPortal, Subscription } from "../../api/v1alpha1/index.ts";
 import { portalUrls } from "../apiportal/components.ts";
+import { labelValue } from "../runtime/labels.ts";
 
 /** When the current credentials were issued. */
 export const ISSUED_AT_ANNOTATION = "wicked.dev/credentials-issued-at";
@@ -110,7 +111,7 @@ export function desiredCredentialsSecret(
       namespace: sub.metadata.namespace,
       labels: {
         "app.kubernetes.io/managed-by": "wicked-operator",
-        "wicked.dev/subscription": sub.metadata.name ?? "",
+        "wicked.dev/subscription": labelValue(sub.metadata.name ?? ""),
       },
       annotations,
       ownerReferences: [
