@@ -21,8 +21,10 @@ export class PortalDatabases {
     if (!db) {
       db = createDatabase(url, {
         applicationName: "wicked-operator",
-        maxConnections: 2,
-        connectionTimeoutMs: 5_000,
+        // Enough for the busiest moment: 4 Subscription workers, the other controllers' one each, and the
+        // notification controllers' 2 + 2, without a reconcile waiting on a connection.
+        maxConnections: 10,
+        connectionTimeoutMs: 10_000,
       });
       this.pools.set(url, db);
     }

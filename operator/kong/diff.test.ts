@@ -55,17 +55,17 @@ describe("diffKongState", () => {
     expect(planWrites(plan)).toBe(0);
   });
 
-  it("creates what Kong lacks, dependencies first", () => {
+  it("creates what Kong lacks, dependencies first and routes last, so no API is reachable before its auth", () => {
     const plan = diffKongState(world, kongState([]));
     expect(summary(plan)).toEqual([
       "create services",
-      "create routes",
       "create consumers",
       "create acls",
       "create key-auths",
       "create plugins",
       "create plugins",
       "create plugins",
+      "create routes",
     ]);
   });
 
@@ -89,17 +89,17 @@ describe("diffKongState", () => {
     expect(summary(diffKongState(world, actual))).toEqual(["update plugins"]);
   });
 
-  it("deletes what wicked no longer wants, dependents first, leaving cascades to Kong", () => {
+  it("deletes what wicked no longer wants, routes and dependents first, leaving cascades to Kong", () => {
     const actual = kongHolding(world);
     const plan = diffKongState(kongState([]), actual);
     expect(summary(plan)).toEqual([
+      "delete routes",
       "delete plugins (cascade)",
       "delete plugins (cascade)",
       "delete plugins (cascade)",
       "delete key-auths (cascade)",
       "delete acls (cascade)",
       "delete consumers",
-      "delete routes",
       "delete services",
     ]);
     expect(planWrites(plan)).toBe(3);

@@ -6,15 +6,19 @@
 import type { KongEntity } from "./admin-client.ts";
 import { describeResource, ownerFromTags, type ResourceRef } from "./tags.ts";
 
-/** The Admin API collections wicked manages, in the order their members can be created. */
+/**
+ * The Admin API collections wicked manages, in the order their members are created (and, reversed, deleted).
+ * Routes come last: a route makes its service reachable, so the service's auth and ACL plugins must exist
+ * before it, or a new API would be open to anyone for a moment (and its routes go first when it is removed).
+ */
 export const CREATION_ORDER = [
   "services",
-  "routes",
   "consumers",
   "acls",
   "key-auths",
   "jwts",
   "plugins",
+  "routes",
 ] as const;
 
 /** One Admin API collection (`/services`, `/key-auths`, …). */

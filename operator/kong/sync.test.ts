@@ -259,11 +259,11 @@ describe("syncKong", () => {
     const reasons = report.errors.map((e) => `${e.collection} ${e.reason}`);
     expect(reasons).toEqual([
       "services KongConflict",
+      "plugins DependencyNotProgrammed",
+      "plugins DependencyNotProgrammed",
+      "plugins DependencyNotProgrammed",
       "routes DependencyNotProgrammed",
       "routes DependencyNotProgrammed",
-      "plugins DependencyNotProgrammed",
-      "plugins DependencyNotProgrammed",
-      "plugins DependencyNotProgrammed",
     ]);
     expect(report.errors.find((e) => e.owner?.kind === "Subscription")?.message).toBe(
       'the rate-limiting plugin of Subscription shop/alice (limits of Plan shop/gold) waits for the service "wicked.shop.orders" of Api shop/orders, which could not be programmed',
