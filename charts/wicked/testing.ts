@@ -3,7 +3,7 @@
  * kubeconfigs from TokenRequest, a webhook server process, and a recording proxy in front of the apiserver
  * that shows which requests an identity made. Tests only; nothing in the product imports it.
  */
-import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { request as httpsRequest, createServer as httpsServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import YAML from "yaml";
 import { binaries, freePort, pinnedVersions } from "../../hack/controlplane/controlplane.ts";
+import { startTestProcess } from "../../test/support/child-process.ts";
 import { kubectlOk } from "../../test/support/kubectl.ts";
 
 /** The chart's directory, relative to the repository root (where tests run). */
@@ -180,49 +181,21 @@ export async function startWebhookProcess(
   certDir: string,
   port: number,
 ): Promise<WebhookProcess> {
-  const script = `import { runWebhooksFromEnv } from "./webhooks/main.ts";
-const running = await runWebhooksFromEnv();
-process.on("SIGTERM", () => running.stop().then(() => process.exit(0)));`;
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ["--import", "tsx", "--input-type=module", "-e", script],
-    {
-      env: {
-        ...process.env,
-        KUBECONFIG: kubeconfig,
-        WICKED_WEBHOOK_PORT: String(port),
-        WICKED_WEBHOOK_BIND_ADDRESS: "127.0.0.1",
-        WICKED_WEBHOOK_CERT_DIR: certDir,
-        WICKED_WEBHOOK_CERT_RELOAD_SECONDS: "1",
-        WICKED_LOG_LEVEL: "debug",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
+  const child = await startTestProcess({
+    what: "the webhook server",
+    args: ["bin/wicked.ts", "webhooks"],
+    env: {
+      KUBECONFIG: kubeconfig,
+      WICKED_WEBHOOK_PORT: String(port),
+      WICKED_WEBHOOK_BIND_ADDRESS: "127.0.0.1",
+      WICKED_WEBHOOK_CERT_DIR: certDir,
+      WICKED_WEBHOOK_CERT_RELOAD_SECONDS: "1",
+      WICKED_LOG_LEVEL: "debug",
     },
-  );
-  let output = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    output += d.toString();
+    ready: (output) => output.includes("Started webhook server"),
+    timeoutMs: 60_000,
   });
-  child.stderr?.on("data", (d: Buffer) => {
-    output += d.toString();
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const url = `https://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  while (!output.includes("Started webhook server")) {
-    if (child.exitCode !== null)
-      throw new Error(`the webhook server exited with ${child.exitCode}:\n${output}`);
-    if (Date.now() > deadline) throw new Error(`the webhook server did not start:\n${output}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return {
-    url,
-    logs: () => output,
-    async stop() {
-      if (child.exitCode === null) child.kill("SIGTERM");
-      await exited;
-    },
-  };
+  return { url: `https://127.0.0.1:${port}`, logs: child.logs, stop: child.stop };
 }
 
 /** One request that passed through the recording proxy. */

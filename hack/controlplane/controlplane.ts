@@ -114,6 +114,19 @@ function startProcess(bin: string, args: string[], logFile: string, detached: bo
   return child;
 }
 
+/**
+ * A shell, detached from this process, that stops the control plane once this process is gone, even after
+ * a SIGKILL that left no time for stop(); with `dir`, it also removes the directory.
+ */
+function startWatchdog(pids: number[], dir: string | undefined): ChildProcess {
+  const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done
+kill ${pids.join(" ")} 2>/dev/null; sleep 5; kill -9 ${pids.join(" ")} 2>/dev/null
+${dir ? `rm -rf '${dir}'` : ""}`;
+  const child = spawn("sh", ["-c", script], { detached: true, stdio: "ignore" });
+  child.unref();
+  return child;
+}
+
 function logTail(file: string): string {
   try {
     return readFileSync(file, "utf8").split("\n").slice(-15).join("\n");
@@ -185,7 +198,9 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
     { mode: 0o600 },
   );
   const children: ChildProcess[] = [];
+  let watchdog: ChildProcess | undefined;
   const stop = async () => {
+    watchdog?.kill("SIGKILL");
     for (const child of [...children].reverse()) await stopProcess(child);
     if (!options.dir) rmSync(dir, { recursive: true, force: true });
   };
@@ -290,6 +305,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
       throw new Error(`kube-controller-manager exited at start; its log ends with:\n${logTail(kcmLog)}`);
 
     const pids = children.map((c) => c.pid ?? 0);
+    if (!detached) watchdog = startWatchdog(pids, options.dir ? undefined : dir);
     writeFileSync(
       join(dir, "state.json"),
       JSON.stringify({ pids, kubeconfig, userKubeconfig, server }, null, 2),

@@ -5,11 +5,9 @@
  * test/support/notifications-process.ts`) it is that process; imported, it starts such processes. For
  * tests only.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { pathToFileURL } from "node:url";
 import { KubeConfig } from "@kubernetes/client-node";
 import pino from "pino";
-import { freePort } from "../../hack/controlplane/controlplane.ts";
 import { PortalDatabases } from "../../operator/apiportal/database.ts";
 import {
   defaultNotificationDeps,
@@ -17,69 +15,19 @@ import {
   notificationTuningFromEnv,
 } from "../../operator/notifications/index.ts";
 import { createManager } from "../../operator/runtime/manager.ts";
-import type { OperatorProcess } from "./operator-process.ts";
+import { type OperatorProcess, startManagerProcess } from "./operator-process.ts";
 
 /** Starts a notifications process against the cluster of `kubeconfig`, with extra environment variables. */
-export async function startNotificationsProcess(
+export function startNotificationsProcess(
   kubeconfig: string,
   identity: string,
   env: Record<string, string> = {},
 ): Promise<OperatorProcess> {
-  const metricsPort = await freePort();
-  const healthPort = await freePort();
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ["--import", "tsx", "test/support/notifications-process.ts"],
-    {
-      env: {
-        ...process.env,
-        KUBECONFIG: kubeconfig,
-        POD_NAME: identity,
-        POD_NAMESPACE: env.POD_NAMESPACE ?? "default",
-        WICKED_METRICS_PORT: String(metricsPort),
-        WICKED_HEALTH_PORT: String(healthPort),
-        WICKED_LOG_LEVEL: "debug",
-        ...env,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let output = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    output += d.toString();
+  return startManagerProcess("the notifications process", ["test/support/notifications-process.ts"], {
+    KUBECONFIG: kubeconfig,
+    POD_NAME: identity,
+    ...env,
   });
-  child.stderr?.on("data", (d: Buffer) => {
-    output += d.toString();
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const healthUrl = `http://127.0.0.1:${healthPort}`;
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (child.exitCode !== null)
-      throw new Error(`the notifications process exited with ${child.exitCode}:\n${output}`);
-    const ok = await fetch(`${healthUrl}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) break;
-    if (Date.now() > deadline)
-      throw new Error(`the notifications process did not become healthy:\n${output}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return {
-    identity,
-    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
-    healthUrl,
-    logs: () => output,
-    async kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-      await exited;
-    },
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      await exited;
-    },
-  };
 }
 
 /** The process itself: a manager running only the notification controllers. */

@@ -2,8 +2,8 @@
  * Runs `wicked operator` as a separate process, as it runs in a Deployment, so tests can SIGKILL it, run
  * two replicas and scrape its metrics.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { freePort } from "../../hack/controlplane/controlplane.ts";
+import { healthy, startTestProcess } from "./child-process.ts";
 
 /** A running operator process. */
 export interface OperatorProcess {
@@ -28,54 +28,39 @@ export async function startOperatorProcess(
   identity: string,
   env: Record<string, string> = {},
 ): Promise<OperatorProcess> {
+  return startManagerProcess("the operator", ["bin/wicked.ts", "operator"], {
+    KUBECONFIG: process.env.WICKED_TEST_OPERATOR_KUBECONFIG || kubeconfig,
+    POD_NAME: identity,
+    ...env,
+  });
+}
+
+/** Starts a process running a controller manager (the operator, or a part of it) and waits for /healthz. */
+export async function startManagerProcess(
+  what: string,
+  args: string[],
+  env: Record<string, string> & { POD_NAME: string },
+): Promise<OperatorProcess> {
   const metricsPort = await freePort();
   const healthPort = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "bin/wicked.ts", "operator"], {
+  const healthUrl = `http://127.0.0.1:${healthPort}`;
+  const child = await startTestProcess({
+    what,
+    args,
     env: {
-      ...process.env,
-      KUBECONFIG: process.env.WICKED_TEST_OPERATOR_KUBECONFIG || kubeconfig,
-      POD_NAME: identity,
-      POD_NAMESPACE: env.POD_NAMESPACE ?? "default",
+      POD_NAMESPACE: "default",
       WICKED_METRICS_PORT: String(metricsPort),
       WICKED_HEALTH_PORT: String(healthPort),
       WICKED_LOG_LEVEL: "debug",
       ...env,
     },
-    stdio: ["ignore", "pipe", "pipe"],
+    ready: () => healthy(`${healthUrl}/healthz`),
   });
-  let output = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    output += d.toString();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    output += d.toString();
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const healthUrl = `http://127.0.0.1:${healthPort}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the operator exited with ${child.exitCode}:\n${output}`);
-    const ok = await fetch(`${healthUrl}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) break;
-    if (Date.now() > deadline) throw new Error(`the operator did not become healthy:\n${output}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
   return {
-    identity,
+    identity: env.POD_NAME,
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     healthUrl,
-    logs: () => output,
-    async kill() {
-      if (child.exitCode === null) child.kill("SIGKILL");
-      await exited;
-    },
-    async stop() {
-      if (child.exitCode === null) child.kill("SIGTERM");
-      await exited;
-    },
+    ...child,
   };
 }
 
