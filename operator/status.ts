@@ -45,7 +45,14 @@ export async function applyOwnStatus(
     const patch = {
       apiVersion: obj.apiVersion,
       kind: obj.kind,
-      metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace },
+      // The resourceVersion read makes the apply conditional: computed from a stale cache (a status written
+      // a moment ago not seen yet), it would move lastTransitionTime again; instead it fails with a
+      // Conflict and the reconcile runs again on the fresh object.
+      metadata: {
+        name: obj.metadata.name,
+        namespace: obj.metadata.namespace,
+        resourceVersion: obj.metadata.resourceVersion,
+      },
       status: {
         ...fields,
         conditions: all.filter((c) => own.has(c.type)),

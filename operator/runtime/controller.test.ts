@@ -3,6 +3,7 @@ import pino from "pino";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { InformerCache } from "./cache.ts";
 import { Controller, type ControllerOptions, type ReconcileContext } from "./controller.ts";
+import { ApiError } from "./errors.ts";
 import type { EventRecorder } from "./events.ts";
 import type { ListPage, WatchRequest } from "./informer.ts";
 import { RuntimeMetrics } from "./metrics.ts";
@@ -172,6 +173,22 @@ describe("Controller", () => {
     expect(await counter(h.metrics, "reconcileErrors")).toEqual({ all: 3 });
     const error = h.logs.find((l) => l.msg === "Failed to reconcile ApiPortal; retrying with backoff");
     expect(error).toMatchObject({ level: 50, controller: "apiportal", namespace: "team", name: "a" });
+  });
+
+  it("reads again after a Conflict (a write from a stale read), without counting an error", async () => {
+    let conflicts = 2;
+    const h = await harness(
+      async () => {
+        if (conflicts-- > 0) throw new ApiError("PATCH /apis/wicked.dev/…/status", 409, "Conflict");
+        return {};
+      },
+      {},
+      { ApiPortal: [portal("a")] },
+    );
+    await vi.waitFor(() => expect(h.calls).toHaveLength(3));
+    expect(await counter(h.metrics, "reconcileTotal")).toMatchObject({ requeue: 2, success: 1 });
+    expect(await counter(h.metrics, "reconcileErrors")).toEqual({ all: 0 });
+    expect(h.logs.filter((l) => Number(l.level) >= 50)).toEqual([]);
   });
 
   it("does not retry a terminal error, and counts it", async () => {

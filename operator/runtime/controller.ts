@@ -8,6 +8,7 @@ import type { Logger } from "pino";
 import type { BackoffOptions } from "./backoff.ts";
 import type { Cache, InformerCache } from "./cache.ts";
 import type { Client } from "./client.ts";
+import { isConflict } from "./errors.ts";
 import type { EventRecorder } from "./events.ts";
 import type { InformerHandler } from "./informer.ts";
 import type { QueueProbe, ReconcileOutcome, RuntimeMetrics } from "./metrics.ts";
@@ -279,13 +280,20 @@ export class Controller implements QueueProbe {
       }
       log.debug({ requeueAfterMs: result.requeueAfterMs }, `Reconciled ${kind}`);
     } catch (err) {
-      outcome = "error";
-      metrics.reconcileErrors.inc({ controller });
-      if (err instanceof TerminalError) {
+      if (isConflict(err)) {
+        // A write based on a stale read (the cache had not yet seen the latest change): read again.
+        term.queue.addRateLimited(key);
+        outcome = "requeue";
+        log.debug({ err }, `Requeued ${kind}: it changed since it was read`);
+      } else if (err instanceof TerminalError) {
+        outcome = "error";
+        metrics.reconcileErrors.inc({ controller });
         metrics.terminalReconcileErrors.inc({ controller });
         term.queue.forget(key);
         log.error({ err }, `Failed to reconcile ${kind} terminally; waiting for a change before retrying`);
       } else {
+        outcome = "error";
+        metrics.reconcileErrors.inc({ controller });
         term.queue.addRateLimited(key);
         log.error(
           { err, retries: term.queue.retries(key) },
