@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { DEFAULT_KEY_HEADER } from "../api/v1alpha1/index.ts";
 import { apiBaseUrl, OpenApiDocumentError, parseOpenApi, rewriteOpenApi } from "./openapi-rewrite.ts";
 
 const view = {
@@ -86,6 +87,22 @@ describe("the Api's OpenAPI document for the gateway", () => {
       schemes: ["https"],
       security: [{ apiKey: [] }],
     });
+  });
+
+  it("names the gateway's default key header (the operator's X-Api-Key) when the Api names none", () => {
+    const v3 = rewriteOpenApi(doc, { routes: [{ paths: ["/shop"] }], auth: { type: "key-auth" } }, view);
+    expect(
+      (v3.components as { securitySchemes: Record<string, unknown> }).securitySchemes.apiKey,
+    ).toMatchObject({ type: "apiKey", in: "header", name: DEFAULT_KEY_HEADER });
+    const v2 = rewriteOpenApi(
+      { swagger: "2.0", info: {}, paths: {} },
+      { routes: [{ paths: ["/v1"] }] },
+      view,
+    );
+    expect((v2.securityDefinitions as Record<string, unknown>).apiKey).toMatchObject({
+      name: DEFAULT_KEY_HEADER,
+    });
+    expect(DEFAULT_KEY_HEADER).toBe("X-Api-Key");
   });
 
   it("parses JSON and YAML, and refuses what is not an OpenAPI document", () => {

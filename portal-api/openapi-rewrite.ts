@@ -5,6 +5,7 @@
  */
 import YAML from "yaml";
 import type { ApiSpec } from "../api/v1alpha1/index.ts";
+import { DEFAULT_KEY_HEADER } from "../api/v1alpha1/index.ts";
 
 /** Where the Api is reached and how clients authenticate there. */
 export interface GatewayView {
@@ -71,7 +72,7 @@ export function rewriteOpenApi(
     out.schemes = [url.protocol.replace(":", "")];
     const definitions: Record<string, unknown> = {};
     if (auth === "key-auth") {
-      definitions.apiKey = { type: "apiKey", in: "header", name: spec.auth?.keyHeader ?? "apikey" };
+      definitions.apiKey = { type: "apiKey", in: "header", name: spec.auth?.keyHeader ?? DEFAULT_KEY_HEADER };
     } else if (auth === "oauth2") {
       definitions.oauth2 = { type: "oauth2", flow: "application", tokenUrl: view.tokenUrl, scopes };
     }
@@ -88,7 +89,7 @@ export function rewriteOpenApi(
     schemes.apiKey = {
       type: "apiKey",
       in: "header",
-      name: spec.auth?.keyHeader ?? "apikey",
+      name: spec.auth?.keyHeader ?? DEFAULT_KEY_HEADER,
       description: "The API key from your subscription's credentials.",
     };
   } else if (auth === "oauth2") {

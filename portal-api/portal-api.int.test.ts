@@ -391,6 +391,34 @@ describe("who may do what", () => {
     expect(notOwner.status).toBe(403);
   });
 
+  it("names the key header the operator wrote into the credentials Secret, else the Api's, else X-Api-Key", async () => {
+    const secretName = `${sub}-credentials`;
+    const writeSecret = (data: Record<string, string>) =>
+      stack.kube.core.replaceNamespacedSecret({
+        name: secretName,
+        namespace: stack.namespace,
+        body: { metadata: { name: secretName }, stringData: data },
+      });
+    const keyHeader = async () => {
+      const res = await stack.call("GET", `/subscriptions/${sub}/credentials`, { token: owner });
+      expect(res.status).toBe(200);
+      return (res.json as Json).keyHeader;
+    };
+    try {
+      await writeSecret({ apiKey: "owner-secret-key", keyHeader: "X-Shop-Key" });
+      expect(await keyHeader()).toBe("X-Shop-Key");
+      // A Secret from before the operator wrote the header, for an Api that names none: the gateway's default.
+      await writeSecret({ apiKey: "owner-secret-key" });
+      await stack.operator.api("orders", { ...ordersApi, auth: { type: "key-auth" } });
+      expect(await keyHeader()).toBe("X-Api-Key");
+      const doc = (await stack.call("GET", "/apis/orders/openapi")).json as Json;
+      expect(doc.components.securitySchemes.apiKey).toMatchObject({ in: "header", name: "X-Api-Key" });
+    } finally {
+      await stack.operator.api("orders", ordersApi);
+      await writeSecret({ apiKey: "owner-secret-key" });
+    }
+  });
+
   it("rotates credentials by setting spec.credentials.rotation.requestedAt", async () => {
     const res = await stack.call("POST", `/subscriptions/${sub}/rotate`, { token: owner });
     expect(res.status).toBe(202);
@@ -492,7 +520,15 @@ describe("who may do what", () => {
       const list = await stack.call("GET", "/approvals", { token: approver });
       expect(list.json).toMatchObject({
         total: 1,
-        items: [{ name: financeSub, api: "payments", plan: "gold", owner: "finance.dev@example.com" }],
+        items: [
+          {
+            name: financeSub,
+            api: "payments",
+            plan: "gold",
+            owner: "finance.dev@example.com",
+            applicationDisplayName: "Ledger",
+          },
+        ],
       });
       const res = await stack.call("POST", `/approvals/${financeSub}/approve`, { token: approver });
       expect(res.status).toBe(200);

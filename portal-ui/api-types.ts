@@ -108,6 +108,8 @@ export interface Credentials {
 /** A subscription waiting for a decision (GET /approvals). */
 export interface PendingApproval extends Subscription {
   owner: string;
+  /** The application's title (older portal APIs leave it out). */
+  applicationDisplayName?: string;
   apiDisplayName: string;
   planDisplayName: string;
   requestedAt: string;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { firstPartyClientSecret } from "../auth-server/keys.ts";
 import { derivedClientSecret, PORTAL_UI_CLIENT_ID } from "./config.ts";
-import { cspDirectives, cspHeader } from "./security.ts";
+import { apiDocsCspDirectives, cspDirectives, cspHeader } from "./security.ts";
 import { safeReturnTo } from "./session.ts";
 import { cookieHeader, csrfTokenOf, offlinePortalUi, testUiConfig } from "./test-support.ts";
 
@@ -228,5 +228,258 @@ describe("configuration", () => {
     expect(safeReturnTo("/\\evil.example")).toBe("/");
     expect(safeReturnTo("https://evil.example")).toBe("/");
     expect(safeReturnTo(undefined)).toBe("/");
+  });
+});
+
+/** A signed session cookie, as the login callback would set it. */
+function sessionCookie(
+  ui: { app: { signCookie(value: string): string } },
+  user: Partial<{ admin: boolean; approver: boolean }> = {},
+): string {
+  const session = {
+    user: { id: "u-1", email: "dana@example.com", name: "Dana", admin: false, approver: false, ...user },
+    accessToken: "access-token-of-dana",
+    expiresAt: Math.floor(Date.now() / 1000) + 3600,
+  };
+  return `wicked_ui_session=${ui.app.signCookie(Buffer.from(JSON.stringify(session)).toString("base64url"))}`;
+}
+
+describe("interactive API docs", () => {
+  const gateway = "https://api.example.com";
+  const detail = {
+    name: "orders",
+    displayName: "Orders",
+    description: "",
+    auth: "key-auth",
+    tags: [],
+    deprecated: false,
+    requiredGroup: null,
+    plans: ["free"],
+    baseUrl: `${gateway}/orders`,
+    scopes: [],
+    flows: [],
+    planDetails: [],
+    hasOpenApi: true,
+  };
+  const doc = {
+    openapi: "3.0.3",
+    info: { title: "Orders", version: "1" },
+    servers: [{ url: `${gateway}/orders` }],
+    paths: { "/items": { get: { responses: { "200": { description: "ok" } } } } },
+    components: { securitySchemes: { apiKey: { type: "apiKey", in: "header", name: "X-Api-Key" } } },
+  };
+  const portalApi = (role: "Owner" | "Reader") => (_method: string, path: string) => {
+    if (path === "/apis/orders") return [200, detail] as [number, unknown];
+    if (path === "/apis/orders/openapi") return [200, doc] as [number, unknown];
+    if (path.startsWith("/subscriptions?"))
+      return [
+        200,
+        {
+          items: [
+            {
+              name: "orders-sub",
+              application: "shop",
+              api: "orders",
+              plan: "free",
+              phase: "Active",
+              approval: "Approved",
+              credentialsReady: true,
+            },
+          ],
+          page: 1,
+          pageSize: 100,
+          total: 1,
+        },
+      ] as [number, unknown];
+    if (path.startsWith("/applications?"))
+      return [
+        200,
+        {
+          items: [
+            {
+              name: "shop",
+              displayName: "Storefront",
+              owner: "dana@example.com",
+              clientType: "confidential",
+              redirectUris: [],
+              collaborators: [],
+              clientId: null,
+              role,
+            },
+          ],
+          page: 1,
+          pageSize: 100,
+          total: 1,
+        },
+      ] as [number, unknown];
+    if (path === "/subscriptions/orders-sub/credentials")
+      return [
+        200,
+        { subscription: "orders-sub", type: "key-auth", apiKey: "the-secret-key", keyHeader: "X-Api-Key" },
+      ] as [number, unknown];
+    return [404, { title: "Not found", status: 404, detail: "No such thing." }] as [number, unknown];
+  };
+
+  it("serves Swagger UI from the installed package under /assets/swagger-ui/, cached for a year when versioned", async () => {
+    const ui = await offlinePortalUi(portalApi("Owner"));
+    const page = await ui.app.inject({ method: "GET", url: "/apis/orders/docs" });
+    const bundleUrl = /src="(\/assets\/swagger-ui\/swagger-ui-bundle\.js\?v=[0-9a-f]+)"/.exec(page.body)?.[1];
+    const cssUrl = /href="(\/assets\/swagger-ui\/swagger-ui\.css\?v=[0-9a-f]+)"/.exec(page.body)?.[1];
+    expect(bundleUrl).toBeDefined();
+    expect(cssUrl).toBeDefined();
+    const bundle = await ui.app.inject({ method: "GET", url: bundleUrl ?? "" });
+    const css = await ui.app.inject({ method: "GET", url: cssUrl ?? "" });
+    const unversioned = await ui.app.inject({ method: "GET", url: "/assets/swagger-ui/swagger-ui.css" });
+    const other = await ui.app.inject({ method: "GET", url: "/assets/swagger-ui/package.json" });
+    await ui.stop();
+    expect(bundle.statusCode).toBe(200);
+    expect(bundle.headers["content-type"]).toContain("text/javascript");
+    expect(bundle.headers["cache-control"]).toBe("public, max-age=31536000, immutable");
+    expect(bundle.body).toContain("SwaggerUIBundle");
+    expect(css.headers["content-type"]).toContain("text/css");
+    expect(css.body).toContain(".swagger-ui");
+    expect(unversioned.headers["cache-control"]).toBe("public, max-age=300");
+    expect(other.statusCode).toBe(404);
+  });
+
+  it("renders the docs page under a CSP that lets scripts come only from the portal and calls reach the gateway", async () => {
+    const ui = await offlinePortalUi(portalApi("Owner"));
+    const res = await ui.app.inject({
+      method: "GET",
+      url: "/apis/orders/docs",
+      headers: { cookie: sessionCookie(ui) },
+    });
+    await ui.stop();
+    expect(res.statusCode).toBe(200);
+    const csp = String(res.headers["content-security-policy"]);
+    expect(csp).toContain("script-src 'self';");
+    expect(csp).toContain("style-src 'self';");
+    expect(csp).toContain(`connect-src 'self' ${gateway};`);
+    expect(csp).not.toMatch(/unsafe-inline|unsafe-eval/);
+    expect(res.body).toContain('data-config="/apis/orders/docs.json"');
+    expect(res.body).toContain('src="/assets/api-docs.js?v=');
+    expect(res.body).toContain("The API key of <strong>Storefront</strong> is filled in");
+    // No inline script, and the key is never in the HTML.
+    expect(res.body).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    expect(res.body).not.toContain("the-secret-key");
+  });
+
+  it("hands the docs script the rewritten document and the owner's key, never cached", async () => {
+    const ui = await offlinePortalUi(portalApi("Owner"));
+    const owner = await ui.app.inject({
+      method: "GET",
+      url: "/apis/orders/docs.json",
+      headers: { cookie: sessionCookie(ui) },
+    });
+    const anonymous = await ui.app.inject({ method: "GET", url: "/apis/orders/docs.json" });
+    await ui.stop();
+    expect(owner.statusCode).toBe(200);
+    expect(owner.headers["cache-control"]).toBe("no-store");
+    expect(owner.headers["content-type"]).toContain("application/json");
+    const config = owner.json() as { spec: unknown; auth: unknown; oauth2RedirectUrl: string };
+    expect(config.spec).toEqual(doc);
+    expect(config.auth).toEqual({
+      type: "apiKey",
+      scheme: "apiKey",
+      key: "the-secret-key",
+      application: "Storefront",
+    });
+    expect(config.oauth2RedirectUrl).toBe(
+      "https://developer.example.com/assets/swagger-ui/oauth2-redirect.html",
+    );
+    expect(ui.calls.find((c) => c.path === "/subscriptions/orders-sub/credentials")?.auth).toBe(
+      "Bearer access-token-of-dana",
+    );
+    expect(anonymous.statusCode).toBe(200);
+    expect(anonymous.headers["cache-control"]).toBe("no-store");
+    expect((anonymous.json() as { auth?: unknown }).auth).toBeUndefined();
+  });
+
+  it("fills in nothing for a reader of the application, and says what went wrong as problem+json", async () => {
+    const reader = await offlinePortalUi(portalApi("Reader"));
+    const res = await reader.app.inject({
+      method: "GET",
+      url: "/apis/orders/docs.json",
+      headers: { cookie: sessionCookie(reader) },
+    });
+    const missing = await reader.app.inject({ method: "GET", url: "/apis/nope/docs.json" });
+    await reader.stop();
+    expect((res.json() as { auth?: unknown }).auth).toBeUndefined();
+    expect(reader.calls.some((c) => c.path.endsWith("/credentials"))).toBe(false);
+    expect(missing.statusCode).toBe(404);
+    expect(missing.headers["content-type"]).toContain("application/problem+json");
+    expect((missing.json() as { detail: string }).detail).toBe("No such thing.");
+  });
+
+  it("links the API page to the interactive docs and keeps the server-rendered reference", async () => {
+    const ui = await offlinePortalUi(portalApi("Owner"));
+    const res = await ui.app.inject({ method: "GET", url: "/apis/orders" });
+    await ui.stop();
+    expect(res.body).toContain('href="/apis/orders/docs"');
+    expect(res.body).toContain('id="reference"');
+    expect(res.body).not.toContain("swagger-ui-bundle.js");
+  });
+
+  it("widens connect-src only by the given origins", () => {
+    const directives = apiDocsCspDirectives(
+      { portal: "https://dev.example.com", auth: "https://dev.example.com/auth" },
+      [
+        "https://api.example.com/orders",
+        "https://dev.example.com/auth",
+        "not a url",
+        "https://auth.example.com/x",
+      ],
+    );
+    expect(directives["connect-src"]).toEqual([
+      "'self'",
+      "https://api.example.com",
+      "https://auth.example.com",
+    ]);
+    expect(directives["script-src"]).toEqual(["'self'"]);
+    expect(directives["default-src"]).toEqual(["'none'"]);
+  });
+});
+
+describe("approvals queue", () => {
+  it("shows the application's title beside its name", async () => {
+    const ui = await offlinePortalUi((_method, path) =>
+      path.startsWith("/approvals")
+        ? [
+            200,
+            {
+              items: [
+                {
+                  name: "sub-1",
+                  application: "storefront-1a2b3c4d",
+                  applicationDisplayName: "Storefront <b>",
+                  api: "billing",
+                  plan: "partner",
+                  phase: "PendingApproval",
+                  approval: "Pending",
+                  credentialsReady: false,
+                  owner: "dana@example.com",
+                  apiDisplayName: "Billing",
+                  planDisplayName: "Partner",
+                  requestedAt: "2025-01-01T00:00:00.000Z",
+                },
+              ],
+              page: 1,
+              pageSize: 20,
+              total: 1,
+            },
+          ]
+        : [200, emptyPage],
+    );
+    const res = await ui.app.inject({
+      method: "GET",
+      url: "/approvals",
+      headers: { cookie: sessionCookie(ui, { approver: true }) },
+    });
+    await ui.stop();
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toContain('Storefront &lt;b&gt;<br><code class="muted">storefront-1a2b3c4d</code>');
+    expect(res.body).toContain(
+      'Approve<span class="visually-hidden"> Storefront &lt;b&gt; for Billing</span>',
+    );
   });
 });

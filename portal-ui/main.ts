@@ -20,6 +20,7 @@ import {
 import { type OidcClient, openidClient } from "./oidc.ts";
 import { accountRoutes } from "./routes/accounts.ts";
 import { adminRoutes } from "./routes/admin.ts";
+import { apiDocsRoutes } from "./routes/api-docs.ts";
 import { applicationRoutes } from "./routes/applications.ts";
 import { assetRoutes } from "./routes/assets.ts";
 import { catalogRoutes } from "./routes/catalog.ts";
@@ -204,6 +205,7 @@ export async function createPortalUi(deps: PortalUiDeps): Promise<PortalUi> {
   app.get("/readyz", async (_request, reply) => reply.type("text/plain").send("ok\n"));
 
   await app.register(async (scope) => catalogRoutes(scope, ui));
+  await app.register(async (scope) => apiDocsRoutes(scope, ui));
   await app.register(async (scope) => accountRoutes(scope, ui));
   await app.register(async (scope) => applicationRoutes(scope, ui));
   await app.register(async (scope) => adminRoutes(scope, ui));

@@ -35,3 +35,23 @@ export function cspHeader(directives: Record<string, string[]>): string {
     .map(([name, values]) => (values.length > 0 ? `${name} ${values.join(" ")}` : name))
     .join("; ");
 }
+
+/**
+ * The CSP of the interactive API docs page: the portal's own, with connect-src widened to the origins its
+ * "Try it out" calls (the Api on the gateway; for OAuth2 Apis the auth server's token endpoint). Nothing else
+ * changes: Swagger UI runs from /assets under the same script-src and style-src. Unparsable URLs are left out.
+ */
+export function apiDocsCspDirectives(
+  urls: { portal: string; auth: string },
+  connectTo: string[],
+): Record<string, string[]> {
+  const directives = cspDirectives(urls);
+  const portalOrigin = new URL(urls.portal).origin;
+  const origins = new Set<string>();
+  for (const url of connectTo) {
+    const origin = URL.canParse(url) ? new URL(url).origin : "null";
+    if (origin !== "null" && origin !== portalOrigin) origins.add(origin);
+  }
+  directives["connect-src"] = ["'self'", ...origins];
+  return directives;
+}

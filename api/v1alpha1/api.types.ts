@@ -168,7 +168,8 @@ export interface AuthSpec {
    */
   type?: "key-auth" | "oauth2" | "none";
   /**
-   * Header carrying the API key (key-auth only). The gateway removes it before forwarding.
+   * Header carrying the API key (key-auth only); X-Api-Key when not set. The gateway removes it before
+   * forwarding.
    * @pattern ^[A-Za-z0-9-]+$
    * @maxLength 64
    */
@@ -253,3 +254,6 @@ export interface ApiStatus extends CommonStatus {
   /** Number of active subscriptions. */
   subscriptionCount?: Int32;
 }
+
+/** The header clients send the API key in when an Api's auth.keyHeader is not set. */
+export const DEFAULT_KEY_HEADER = "X-Api-Key";

@@ -4,7 +4,14 @@
  * ACL group with its credentials, the Plan's rate limits and the Plan's plugins. Every entity carries
  * wicked's tags and an id derived from its natural key. Pure.
  */
-import type { Api, ApiPortal, KongPluginSpec, Plan, Subscription } from "../../api/v1alpha1/index.ts";
+import {
+  type Api,
+  type ApiPortal,
+  DEFAULT_KEY_HEADER,
+  type KongPluginSpec,
+  type Plan,
+  type Subscription,
+} from "../../api/v1alpha1/index.ts";
 import { credentialFingerprint, kongId, kongName } from "./ids.ts";
 import {
   type EntityOrigin,
@@ -48,9 +55,6 @@ export interface DesiredInput {
   /** The URL of the Kong service of an Api (its upstream.url, or its resolved serviceRef). */
   resolveUpstream(api: Api): string;
 }
-
-/** The key-auth header when the Api does not name one. */
-export const DEFAULT_KEY_HEADER = "X-Api-Key";
 
 /** The claim of the portal's access tokens that names the client, and so the Kong consumer. */
 export const JWT_KEY_CLAIM = "client_id";

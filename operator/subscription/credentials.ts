@@ -5,7 +5,7 @@
  * the previous API key keeps working for overlapSeconds.
  */
 import type { V1Secret } from "@kubernetes/client-node";
-import type { Api, ApiPortal, Subscription } from "../../api/v1alpha1/index.ts";
+import { type Api, type ApiPortal, DEFAULT_KEY_HEADER, type Subscription } from "../../api/v1alpha1/index.ts";
 import { portalUrls } from "../apiportal/components.ts";
 import { labelValue } from "../runtime/labels.ts";
 
@@ -81,7 +81,7 @@ export function desiredCredentialsSecret(
     const current = decode(existing, "apiKey");
     const apiKey = rotate || !current ? random(32) : current;
     data.apiKey = apiKey;
-    data.keyHeader = api.spec.auth?.keyHeader ?? "X-Api-Key";
+    data.keyHeader = api.spec.auth?.keyHeader ?? DEFAULT_KEY_HEADER;
     const keys = [apiKey];
     const overlap = rotation?.overlapSeconds ?? 0;
     let previous: string | undefined;

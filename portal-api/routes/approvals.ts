@@ -16,6 +16,9 @@ import { subscriptionFromResource } from "../views.ts";
 const PendingApproval = Type.Object({
   ...SubscriptionSchema.properties,
   owner: Type.String({ description: "Email of the application's owner." }),
+  applicationDisplayName: Type.String({
+    description: "The application's title (its name while the read model has not seen the application).",
+  }),
   apiDisplayName: Type.String(),
   planDisplayName: Type.String(),
   requestedAt: Type.String({
@@ -62,6 +65,9 @@ export async function approvalRoutes(app: PortalApp, ctx: PortalContext): Promis
         .innerJoin("apis as a", (j) =>
           j.onRef("a.namespace", "=", "s.namespace").onRef("a.name", "=", "s.api_name"),
         )
+        .leftJoin("clients as c", (j) =>
+          j.onRef("c.namespace", "=", "s.namespace").onRef("c.name", "=", "s.client_name"),
+        )
         .where("s.namespace", "=", ctx.kube.namespace)
         .where("s.approved", "is", null)
         .where("p.requires_approval", "=", true);
@@ -83,6 +89,7 @@ export async function approvalRoutes(app: PortalApp, ctx: PortalContext): Promis
             "s.updated_at",
             "a.display_name as api_display_name",
             "p.display_name as plan_display_name",
+            "c.display_name as application_display_name",
           ])
           .orderBy("s.updated_at")
           .limit(pageSize)
@@ -100,6 +107,7 @@ export async function approvalRoutes(app: PortalApp, ctx: PortalContext): Promis
           approval: "Pending" as const,
           credentialsReady: false,
           owner: r.owner,
+          applicationDisplayName: r.application_display_name ?? r.client_name,
           apiDisplayName: r.api_display_name,
           planDisplayName: r.plan_display_name,
           requestedAt: r.updated_at.toISOString(),

@@ -5,6 +5,7 @@
  */
 import { Type } from "typebox";
 import type { ApiSpec, Subscription } from "../../api/v1alpha1/index.ts";
+import { DEFAULT_KEY_HEADER } from "../../api/v1alpha1/index.ts";
 import { appendOutbox } from "../../db/outbox.ts";
 import { audit, type PortalApp, type PortalContext, requirePrincipal } from "../context.ts";
 import { canSee, type Principal } from "../permissions.ts";
@@ -263,13 +264,16 @@ export async function subscriptionRoutes(app: PortalApp, ctx: PortalContext): Pr
         targetName: request.params.name,
       });
       const oauth = data.clientId !== undefined || apiRow?.auth === "oauth2";
-      const keyHeader = (apiRow?.spec as unknown as ApiSpec | undefined)?.auth?.keyHeader;
+      // The operator writes the header the gateway checks into the Secret; older Secrets lack it.
+      const keyHeader =
+        (data.keyHeader || (apiRow?.spec as unknown as ApiSpec | undefined)?.auth?.keyHeader) ??
+        DEFAULT_KEY_HEADER;
       reply.header("Cache-Control", "no-store");
       return {
         subscription: request.params.name,
         type: oauth ? ("oauth2" as const) : ("key-auth" as const),
         apiKey: data.apiKey,
-        keyHeader: oauth ? undefined : (keyHeader ?? "apikey"),
+        keyHeader: oauth ? undefined : keyHeader,
         clientId: data.clientId,
         clientSecret: data.clientSecret,
         tokenUrl: data.tokenUrl ?? (oauth ? ctx.authEndpoints.token : undefined),

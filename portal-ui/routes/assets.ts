@@ -1,18 +1,35 @@
 /**
- * The portal UI's static files (stylesheet, script, icon), read once at start and served with a content hash
+ * The portal UI's static files (stylesheet, scripts, icon), read once at start and served with a content hash
  * for long caching, plus the theme stylesheet generated from the portal's branding (its primary colour as
- * CSS variables), so no inline style is needed under the Content-Security-Policy.
+ * CSS variables), so no inline style is needed under the Content-Security-Policy. Swagger UI (the interactive
+ * API docs) comes from the installed swagger-ui-dist package and is served from here too: no CDN.
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { FastifyInstance } from "fastify";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import type { FastifyInstance, FastifyReply } from "fastify";
 import type { PortalUiConfig } from "../config.ts";
 
 const FILES: Record<string, string> = {
   "portal.css": "text/css; charset=utf-8",
   "portal.js": "text/javascript; charset=utf-8",
+  "api-docs.js": "text/javascript; charset=utf-8",
   "favicon.svg": "image/svg+xml",
 };
+
+/** The files of swagger-ui-dist the interactive docs use, served under /assets/swagger-ui/. */
+const SWAGGER_UI_FILES: Record<string, string> = {
+  "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+  "swagger-ui.css": "text/css; charset=utf-8",
+  "oauth2-redirect.html": "text/html; charset=utf-8",
+  "oauth2-redirect.js": "text/javascript; charset=utf-8",
+};
+
+/** Where the installed swagger-ui-dist package is. */
+export function swaggerUiDir(): string {
+  return dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
+}
 
 /** The default primary colour (indigo) when the ApiPortal names none. */
 export const DEFAULT_PRIMARY = "#4f46e5";
@@ -73,25 +90,43 @@ export function themeCss(branding: PortalUiConfig["branding"]): string {
 `;
 }
 
-/** Serves /assets/*; returns the version string pages put in asset URLs. */
-export function assetRoutes(app: FastifyInstance, config: PortalUiConfig, dir: URL): string {
-  const files = new Map<string, { body: Buffer; type: string }>();
+type StaticFile = { body: Buffer; type: string };
+
+/** Serves /assets/* and /assets/swagger-ui/*; returns the version string pages put in asset URLs. */
+export function assetRoutes(
+  app: FastifyInstance,
+  config: PortalUiConfig,
+  dir: URL,
+  swaggerDir: string = swaggerUiDir(),
+): string {
+  const files = new Map<string, StaticFile>();
   for (const [name, type] of Object.entries(FILES))
     files.set(name, { body: readFileSync(new URL(name, dir)), type });
   files.set("theme.css", { body: Buffer.from(themeCss(config.branding)), type: "text/css; charset=utf-8" });
+  const swaggerFiles = new Map<string, StaticFile>();
+  for (const [name, type] of Object.entries(SWAGGER_UI_FILES))
+    swaggerFiles.set(name, { body: readFileSync(join(swaggerDir, name)), type });
   const hash = createHash("sha256");
-  for (const [name, file] of [...files.entries()].sort()) hash.update(name).update(file.body);
+  for (const [name, file] of [...files.entries(), ...swaggerFiles.entries()].sort(([a], [b]) =>
+    a.localeCompare(b),
+  ))
+    hash.update(name).update(file.body);
   const version = hash.digest("hex").slice(0, 12);
 
-  app.get<{ Params: { file: string } }>("/assets/:file", async (request, reply) => {
-    const file = files.get(request.params.file);
+  const send = (file: StaticFile | undefined, query: unknown, reply: FastifyReply): FastifyReply => {
     if (!file) return reply.code(404).type("text/plain").send("Not found\n");
-    const versioned = (request.query as Record<string, unknown>).v === version;
+    const versioned = (query as Record<string, unknown>).v === version;
     return reply
       .type(file.type)
       .header("Cache-Control", versioned ? "public, max-age=31536000, immutable" : "public, max-age=300")
       .header("ETag", `"${version}"`)
       .send(file.body);
-  });
+  };
+  app.get<{ Params: { file: string } }>("/assets/:file", async (request, reply) =>
+    send(files.get(request.params.file), request.query, reply),
+  );
+  app.get<{ Params: { file: string } }>("/assets/swagger-ui/:file", async (request, reply) =>
+    send(swaggerFiles.get(request.params.file), request.query, reply),
+  );
   return version;
 }

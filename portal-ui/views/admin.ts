@@ -91,15 +91,15 @@ ${
         ["Application", "Requested by", "API", "Plan", "Waiting since", "Decision"],
         queue.items.map(
           (s) => html`<tr>
-<td>${s.application}</td><td>${s.owner}</td><td><a href="/apis/${s.api}">${s.apiDisplayName}</a></td><td>${s.planDisplayName}</td><td>${formatDate(s.requestedAt)}</td>
+<td>${s.applicationDisplayName && s.applicationDisplayName !== s.application ? html`${s.applicationDisplayName}<br><code class="muted">${s.application}</code>` : s.application}</td><td>${s.owner}</td><td><a href="/apis/${s.api}">${s.apiDisplayName}</a></td><td>${s.planDisplayName}</td><td>${formatDate(s.requestedAt)}</td>
 <td class="decision">
 ${postForm(
   `/approvals/${s.name}/approve`,
   ctx.csrfToken,
-  html`<button type="submit" class="button button-primary button-small">Approve<span class="visually-hidden"> ${s.application} for ${s.apiDisplayName}</span></button>`,
+  html`<button type="submit" class="button button-primary button-small">Approve<span class="visually-hidden"> ${s.applicationDisplayName ?? s.application} for ${s.apiDisplayName}</span></button>`,
   { className: "inline-form" },
 )}
-<details class="reject"><summary class="button button-secondary button-small">Reject<span class="visually-hidden"> ${s.application} for ${s.apiDisplayName}</span></summary>
+<details class="reject"><summary class="button button-secondary button-small">Reject<span class="visually-hidden"> ${s.applicationDisplayName ?? s.application} for ${s.apiDisplayName}</span></summary>
 ${postForm(
   `/approvals/${s.name}/reject`,
   ctx.csrfToken,

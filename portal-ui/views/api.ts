@@ -133,7 +133,11 @@ ${deprecation}
 <div class="api-layout">
 <div class="api-main">
 <section class="card prose" aria-label="Description">${api.description ? renderMarkdown(api.description) : html`<p class="muted">No description yet.</p>`}</section>
-<section class="card" aria-labelledby="reference"><h2 id="reference">API reference</h2>${docs}</section>
+<section class="card" aria-labelledby="reference"><h2 id="reference">API reference</h2>${
+    api.hasOpenApi
+      ? html`<p class="docs-cta"><a class="button button-primary" href="/apis/${api.name}/docs">Open the interactive docs</a><span class="muted">Swagger UI, calling ${api.baseUrl} with your credentials filled in.</span></p>`
+      : ""
+  }${docs}</section>
 </div>
 <aside class="api-side" aria-label="Using this API">
 <section class="card" aria-labelledby="connect"><h2 id="connect">Connect</h2>

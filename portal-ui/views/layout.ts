@@ -21,6 +21,10 @@ export interface PageOptions {
   lead?: Renderable;
   /** Buttons beside the heading. */
   actions?: Renderable;
+  /** Extra stylesheets of the page, as paths under /assets/ (the interactive docs' Swagger UI). */
+  styles?: string[];
+  /** Extra scripts of the page, as paths under /assets/, loaded deferred in this order. */
+  scripts?: string[];
 }
 
 function navLink(ctx: PageContext, href: string, label: string, match: (path: string) => boolean): SafeHtml {
@@ -107,8 +111,10 @@ export function layout(ctx: PageContext, page: PageOptions): SafeHtml {
 <meta name="color-scheme" content="light dark">
 <link rel="stylesheet" href="/assets/portal.css?v=${ctx.assetVersion}">
 <link rel="stylesheet" href="/assets/theme.css?v=${ctx.assetVersion}">
+${(page.styles ?? []).map((path) => html`<link rel="stylesheet" href="/assets/${path}?v=${ctx.assetVersion}">`)}
 <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
 <script src="/assets/portal.js?v=${ctx.assetVersion}" defer></script>
+${(page.scripts ?? []).map((path) => html`<script src="/assets/${path}?v=${ctx.assetVersion}" defer></script>`)}
 </head>
 <body>
 <a class="skip-link" href="#main">Skip to content</a>

@@ -93,6 +93,8 @@ const contexts: BrowserContext[] = [];
 const watched: WatchedPage[] = [];
 let developer: WatchedPage;
 let applicationName = "";
+/** The developer's key for Orders (from the first test). */
+let ordersKey = "";
 
 const logs = () => stack?.logs() ?? "";
 
@@ -132,6 +134,12 @@ async function showKey(page: Page, subscriptionUrl: string): Promise<{ key: stri
   const key = await page.getByLabel("API key").inputValue();
   const header = (await page.locator("#key-header code").first().textContent()) ?? "";
   return { key, header };
+}
+
+/** Waits for Swagger UI to render the operations and opens the first (for the scan and the screenshot). */
+async function openFirstOperation(page: Page): Promise<void> {
+  await page.locator(".swagger-ui .opblock-summary").first().click({ timeout: 60_000 });
+  await visible(page.locator(".swagger-ui .opblock.is-open"));
 }
 
 async function gatewayStatus(path: string, headers: Record<string, string>): Promise<number> {
@@ -269,6 +277,7 @@ describe("the developer portal in a browser", () => {
     const { key, header } = await showKey(page, page.url());
     expect(header).toBe("X-Api-Key");
     expect(key.length).toBeGreaterThanOrEqual(32);
+    ordersKey = key;
     await visible(page.getByText("Keep these secret"));
 
     await until(
@@ -279,6 +288,65 @@ describe("the developer portal in a browser", () => {
     );
     expect(await gatewayStatus("/orders/items", {})).toBe(401);
     expect(await gatewayStatus("/orders/items", { [header]: "not-the-key" })).toBe(401);
+  }, 300_000);
+
+  it("opens the API's interactive docs (Swagger UI served by the portal) under the CSP, with the operations and the developer's key filled in, and Try it out gets 200 from the Kong double", async () => {
+    const { page, consoleErrors, pageErrors } = developer;
+    expect(ordersKey).not.toBe("");
+    const origins = new Set<string>();
+    const onRequest = (request: { url(): string }) => {
+      if (/^https?:/.test(request.url())) origins.add(new URL(request.url()).origin);
+    };
+    page.on("request", onRequest);
+    await page.goto(`${stack.urls.portal}/apis/orders`);
+    const configResponse = page.waitForResponse((r) => r.url().endsWith("/apis/orders/docs.json"));
+    await page.getByRole("link", { name: "Open the interactive docs" }).click();
+    await page.waitForURL(/\/apis\/orders\/docs$/);
+    const config = await configResponse;
+    expect(config.headers()["cache-control"]).toBe("no-store");
+    // The key reaches the page only through that JSON, never in the HTML.
+    const pageHtml = await (await page.request.get(page.url())).text();
+    expect(pageHtml).toContain("swagger-ui-bundle.js");
+    expect(pageHtml).not.toContain(ordersKey);
+
+    await visible(page.locator(".swagger-ui .opblock"));
+    const summaries = (await page.locator(".swagger-ui .opblock-summary").allTextContents()).join("\n");
+    for (const summary of ["List orders", "Place an order", "Read an order"])
+      expect(summaries).toContain(summary);
+    await visible(page.getByText("The API key of Storefront is filled in"));
+    expect(await page.locator("#api-docs-status").isHidden()).toBe(true);
+
+    // The Kong double sends no CORS headers (a real gateway needs Kong's cors plugin for the portal's origin),
+    // so the browser would refuse the cross-origin answer. The test routes the gateway calls through
+    // Playwright instead: it sends exactly the request Swagger UI built (URL, X-Api-Key header) to the Kong
+    // double, which authorizes it, and hands the double's answer back to the page with the CORS headers the
+    // double lacks. The status the page shows is the double's.
+    const proxied: Array<{ url: string; key: string | undefined; status: number }> = [];
+    await page.route(`${stack.kong.proxyUrl}/**`, async (route) => {
+      const response = await route.fetch();
+      proxied.push({
+        url: route.request().url(),
+        key: route.request().headers()["x-api-key"],
+        status: response.status(),
+      });
+      await route.fulfill({ response });
+    });
+    try {
+      const list = page.locator(".swagger-ui .opblock-get").filter({ hasText: "List orders" });
+      await list.locator(".opblock-summary").click();
+      await list.getByRole("button", { name: "Try it out" }).click();
+      await list.getByRole("button", { name: "Execute" }).click();
+      expect(await textOf(list.locator(".live-responses-table tbody .response-col_status"))).toBe("200");
+      expect(await textOf(list.locator(".curl-command"))).toContain(`X-Api-Key: ${ordersKey}`);
+    } finally {
+      await page.unroute(`${stack.kong.proxyUrl}/**`);
+      page.off("request", onRequest);
+    }
+    expect(proxied).toEqual([{ url: `${stack.kong.proxyUrl}/orders/items`, key: ordersKey, status: 200 }]);
+    // Everything the page loaded came from the portal itself (no CDN), and the calls went to the gateway.
+    expect([...origins].sort()).toEqual([new URL(stack.urls.portal).origin, stack.kong.proxyUrl].sort());
+    expect(consoleErrors.filter((e) => /Content Security Policy|Refused to/.test(e))).toEqual([]);
+    expect(pageErrors).toEqual([]);
   }, 300_000);
 
   it("an approver approves a pending subscription in the queue, and the developer then sees credentials that work", async () => {
@@ -315,6 +383,7 @@ describe("the developer portal in a browser", () => {
     );
     const row = approver.page.getByRole("row", { name: /Billing/ });
     expect(await textOf(row)).toContain(DEVELOPER.email);
+    expect(await textOf(row)).toContain("Storefront");
     await row.getByRole("button", { name: /^Approve/ }).click();
     expect(await textOf(approver.page.locator(".alert-success"))).toContain("Approved");
 
@@ -386,6 +455,7 @@ describe("the developer portal in a browser", () => {
       ["home", "/", admin],
       ["catalog", "/apis", admin],
       ["api", "/apis/orders", developer],
+      ["api-docs", "/apis/orders/docs", developer],
       ["content-page", "/pages/getting-started", admin],
       ["applications", "/applications", developer],
       ["application", `/applications/${applicationName}`, developer],
@@ -403,6 +473,7 @@ describe("the developer portal in a browser", () => {
       await who.page.goto(`${stack.urls.portal}${path}`);
       if (name === "api")
         await who.page.locator("#op-get-items-id summary, .operation summary").first().click();
+      if (name === "api-docs") await openFirstOperation(who.page);
       problems.push(...seriousViolations(await axeScan(who.page)).map((v) => `${name}: ${v}`));
       await screenshot(who.page, `${name}-desktop`);
       const phone = await browser.newContext({
@@ -412,6 +483,7 @@ describe("the developer portal in a browser", () => {
       contexts.push(phone);
       const phonePage = await phone.newPage();
       await phonePage.goto(`${stack.urls.portal}${path}`);
+      if (name === "api-docs") await openFirstOperation(phonePage);
       problems.push(...seriousViolations(await axeScan(phonePage)).map((v) => `${name} (phone): ${v}`));
       await screenshot(phonePage, `${name}-phone`);
       await phone.close();
