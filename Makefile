@@ -50,8 +50,8 @@ chart: deps controlplane ## Lint the Helm chart (pinned helm) and package it int
 
 ##@ Measurements
 .PHONY: bench
-bench: deps controlplane ## Benchmarks (measure only): prints a table, writes bench/results/*.json and *.md.
-	$(TSX) bench/reconcile.bench.ts $${BENCH_SUBSCRIPTIONS:-1000}
+bench: deps controlplane ## Benchmarks (measure only): prints a table, writes bench/results/bench.json and bench.md (BENCH_* settings: bench/main.ts).
+	$(TSX) bench/main.ts
 
 ##@ Checks
 .PHONY: test

@@ -1,185 +1,242 @@
 /**
  * Reconcile benchmark: N Subscriptions from apply to Active with Kong synced (the Kong test double), the
- * Kong and apiserver writes each cost, the writes of a steady-state resync, and the operator's memory.
- * Measures only; nothing here asserts. Usage: tsx bench/reconcile.bench.ts [subscriptions=1000]
+ * Kong and apiserver writes each cost, the writes of a steady-state resync, the operator's memory, and how
+ * long deleting the namespace (and so every Subscription's Kong entities) takes. Measures only; nothing
+ * here asserts. Alone: tsx bench/reconcile.bench.ts [subscriptions=BENCH_SUBSCRIPTIONS or 1000]
  */
-import { mkdirSync, writeFileSync } from "node:fs";
 import { createDatabase } from "../db/connect.ts";
 import { migrateToLatest } from "../db/migrate.ts";
-import { startControlPlane } from "../hack/controlplane/controlplane.ts";
 import { startEchoServer } from "../test/kong/contract-support.ts";
 import { startKongDouble } from "../test/kong/kong-double.ts";
-import { type Json, listObjects } from "../test/support/cluster.ts";
-import { installCrds, kubectlOk } from "../test/support/kubectl.ts";
-import { metricValue, startOperatorProcess } from "../test/support/operator-process.ts";
-import { startPostgres } from "../test/support/postgres.ts";
+import type { Json } from "../test/support/cluster.ts";
+import { installCrds, kubectl, kubectlOk } from "../test/support/kubectl.ts";
+import { startOperatorProcess } from "../test/support/operator-process.ts";
+import { apiserverWrites, applyList, sampleOperator, subscriptionStates, waitFor } from "./cluster.ts";
+import { envInt, startInfra } from "./infra.ts";
+import { onInterrupt } from "./interrupt.ts";
+import { isMain, writeResults } from "./results.ts";
+import { type BenchResult, formatTable } from "./table.ts";
 
-const count = Number(process.argv[2] ?? process.env.BENCH_SUBSCRIPTIONS ?? 1000);
-
-/** Writes the apiserver served (POST, PUT, PATCH, DELETE, APPLY), excluding Lease renewals, from its metrics. */
-function apiserverWrites(kubeconfig: string): number {
-  const text = kubectlOk(kubeconfig, ["get", "--raw", "/metrics"]);
-  let sum = 0;
-  for (const m of text.matchAll(/^apiserver_request_total\{(.*)\} (\d+)$/gm)) {
-    const labels = m[1] ?? "";
-    if (!/verb="(POST|PUT|PATCH|DELETE|APPLY)"/.test(labels) || labels.includes('resource="leases"'))
-      continue;
-    sum += Number(m[2]);
-  }
-  return sum;
+/** Where the operator benchmarks run. */
+export interface ClusterTarget {
+  kubeconfig: string;
+  databaseUrl: string;
 }
 
-function applyList(kubeconfig: string, ns: string, items: Json[]): void {
-  for (let i = 0; i < items.length; i += 200) {
-    kubectlOk(
-      kubeconfig,
-      ["apply", "-n", ns, "-f", "-"],
-      JSON.stringify({ apiVersion: "v1", kind: "List", items: items.slice(i, i + 200) }),
-    );
-  }
+/** The namespace's objects a Subscription needs: the ApiPortal, a Plan, an Api and an ApiClient. */
+export function portalObjects(portal: Json["spec"], upstreamUrl: string): Json[] {
+  return [
+    { apiVersion: "wicked.dev/v1alpha1", kind: "ApiPortal", metadata: { name: "portal" }, spec: portal },
+    {
+      apiVersion: "wicked.dev/v1alpha1",
+      kind: "Plan",
+      metadata: { name: "basic" },
+      spec: { displayName: "Basic", rateLimits: { minute: 100 } },
+    },
+    {
+      apiVersion: "wicked.dev/v1alpha1",
+      kind: "Api",
+      metadata: { name: "orders" },
+      spec: {
+        displayName: "Orders",
+        upstream: { url: upstreamUrl },
+        routes: [{ paths: ["/orders"] }],
+        plans: ["basic"],
+      },
+    },
+    {
+      apiVersion: "wicked.dev/v1alpha1",
+      kind: "ApiClient",
+      metadata: { name: "app" },
+      spec: { displayName: "App", owner: "dev@example.com" },
+    },
+  ];
 }
 
-async function main(): Promise<void> {
-  const cp = process.env.KUBECONFIG ? undefined : await startControlPlane();
-  const kubeconfig = process.env.KUBECONFIG ?? cp?.kubeconfig ?? "";
-  const pg = process.env.DATABASE_URL ? undefined : await startPostgres();
-  const databaseUrl = process.env.DATABASE_URL ?? pg?.url ?? "";
+/** `count` Subscriptions of the ApiClient `app` to the Api `orders` under the plan `basic`. */
+export function subscriptions(count: number): Json[] {
+  return Array.from({ length: count }, (_, i) => ({
+    apiVersion: "wicked.dev/v1alpha1",
+    kind: "Subscription",
+    metadata: { name: `sub-${i}` },
+    spec: { clientRef: { name: "app" }, apiRef: { name: "orders" }, planRef: { name: "basic" } },
+  }));
+}
+
+/** Creates a namespace with the database Secret `db` the ApiPortal refers to; migrates the database. */
+export async function preparedNamespace(target: ClusterTarget, prefix: string): Promise<string> {
+  const ns = `${prefix}-${Date.now().toString(36)}`;
+  installCrds(target.kubeconfig);
+  kubectlOk(target.kubeconfig, ["create", "namespace", ns]);
+  const db = createDatabase(target.databaseUrl);
+  await migrateToLatest(db);
+  await db.destroy();
+  kubectlOk(target.kubeconfig, [
+    "create",
+    "secret",
+    "generic",
+    "db",
+    "-n",
+    ns,
+    `--from-literal=url=${target.databaseUrl}`,
+  ]);
+  return ns;
+}
+
+/**
+ * Deletes every object of the kinds (comma-separated plurals) in the namespace and waits until they are gone
+ * (the operator releases them); the seconds it took, or undefined when they were not gone in time.
+ */
+export async function deleteAll(
+  kubeconfig: string,
+  ns: string,
+  kinds: string,
+  timeoutMs: number,
+): Promise<number | undefined> {
+  const started = Date.now();
+  kubectlOk(kubeconfig, ["delete", kinds, "--all", "-n", ns, "--wait=false"]);
+  return waitFor(
+    `the ${kinds} of ${ns} deleted`,
+    () => kubectlOk(kubeconfig, ["get", kinds, "-n", ns, "-o", "name"]).trim() === "",
+    timeoutMs,
+    3000,
+  ).then(
+    () => (Date.now() - started) / 1000,
+    () => undefined,
+  );
+}
+
+/**
+ * Deletes the namespace the way that lets the operator clean up: Subscriptions first, then the other
+ * wicked objects, the ApiPortal last, while its database Secret still exists; then the namespace. Returns
+ * how long the Subscriptions took, or undefined when something was not gone in time.
+ */
+export async function deleteBenchNamespace(
+  kubeconfig: string,
+  ns: string,
+  subscriptionsTimeoutMs: number,
+): Promise<number | undefined> {
+  const seconds = await deleteAll(kubeconfig, ns, "subscriptions", subscriptionsTimeoutMs);
+  const rest = await deleteAll(kubeconfig, ns, "apiclients,apis,plans", 5 * 60_000);
+  const portal = await deleteAll(kubeconfig, ns, "apiportals", 5 * 60_000);
+  kubectlOk(kubeconfig, ["delete", "namespace", ns, "--wait=false"]);
+  return rest === undefined || portal === undefined ? undefined : seconds;
+}
+
+/** Runs the reconcile benchmark with `count` Subscriptions; leaves nothing behind in the cluster. */
+export async function runReconcileBench(target: ClusterTarget, count: number): Promise<BenchResult> {
+  const { kubeconfig } = target;
   const kong = await startKongDouble();
   const echo = await startEchoServer();
-  const ns = `bench-${Date.now().toString(36)}`;
   try {
-    installCrds(kubeconfig);
-    kubectlOk(kubeconfig, ["create", "namespace", ns]);
-    const db = createDatabase(databaseUrl);
-    await migrateToLatest(db);
-    await db.destroy();
-    kubectlOk(kubeconfig, [
-      "create",
-      "secret",
-      "generic",
-      "db",
-      "-n",
+    const ns = await preparedNamespace(target, "bench-reconcile");
+    applyList(
+      kubeconfig,
       ns,
-      `--from-literal=url=${databaseUrl}`,
-    ]);
-    const meta = (name: string) => ({ name });
-    applyList(kubeconfig, ns, [
-      {
-        apiVersion: "wicked.dev/v1alpha1",
-        kind: "ApiPortal",
-        metadata: meta("portal"),
-        spec: {
+      portalObjects(
+        {
           displayName: "Bench",
           urls: { portal: "https://portal.example.com", gateway: kong.proxyUrl },
           database: { urlSecretRef: { name: "db", key: "url" } },
           gateway: { mode: "External", adminUrl: kong.adminUrl },
         },
-      },
-      {
-        apiVersion: "wicked.dev/v1alpha1",
-        kind: "Plan",
-        metadata: meta("basic"),
-        spec: { displayName: "Basic", rateLimits: { minute: 100 } },
-      },
-      {
-        apiVersion: "wicked.dev/v1alpha1",
-        kind: "Api",
-        metadata: meta("orders"),
-        spec: {
-          displayName: "Orders",
-          upstream: { url: `http://${echo.host}:${echo.port}` },
-          routes: [{ paths: ["/orders"] }],
-          plans: ["basic"],
-        },
-      },
-      {
-        apiVersion: "wicked.dev/v1alpha1",
-        kind: "ApiClient",
-        metadata: meta("app"),
-        spec: { displayName: "App", owner: "dev@example.com" },
-      },
-    ]);
+        `http://${echo.host}:${echo.port}`,
+      ),
+    );
     const operator = await startOperatorProcess(kubeconfig, "bench-op", {
       POD_NAMESPACE: ns,
       WICKED_LOG_LEVEL: "warn",
       WICKED_GATEWAY_RESYNC_SECONDS: "30",
     });
-    const waitFor = async (what: string, probe: () => boolean, timeoutMs: number) => {
-      const deadline = Date.now() + timeoutMs;
-      while (!probe()) {
-        if (Date.now() > deadline) throw new Error(`${what} did not happen in ${timeoutMs / 1000}s`);
-        await new Promise((r) => setTimeout(r, 2000));
-      }
-    };
-    await waitFor(
-      "Api programmed",
-      () =>
-        listObjects(kubeconfig, "apis", ns).every((a) =>
-          a.status?.conditions?.some((c: Json) => c.type === "Programmed" && c.status === "True"),
-        ),
-      120_000,
-    );
+    const forget = onInterrupt(() => operator.kill());
+    try {
+      await waitFor(
+        "Api programmed",
+        () =>
+          kubectl(kubeconfig, [
+            "get",
+            "apis",
+            "orders",
+            "-n",
+            ns,
+            "-o",
+            'jsonpath={.status.conditions[?(@.type=="Programmed")].status}',
+          ]).stdout === "True",
+        120_000,
+      );
 
-    kong.resetCounters();
-    const writesBefore = apiserverWrites(kubeconfig);
-    const started = Date.now();
-    const subs = Array.from({ length: count }, (_, i) => ({
-      apiVersion: "wicked.dev/v1alpha1",
-      kind: "Subscription",
-      metadata: meta(`sub-${i}`),
-      spec: { clientRef: { name: "app" }, apiRef: { name: "orders" }, planRef: { name: "basic" } },
-    }));
-    applyList(kubeconfig, ns, subs);
-    const applied = Date.now();
-    await waitFor(
-      `${count} Subscriptions Active`,
-      () =>
-        listObjects(kubeconfig, "subscriptions", ns).filter((s) => s.status?.phase === "Active").length ===
-        count,
-      60 * 60_000,
-    );
-    const converged = Date.now();
-    const kongWrites = kong.writes;
-    const apiWrites = apiserverWrites(kubeconfig) - writesBefore;
+      kong.resetCounters();
+      const writesBefore = apiserverWrites(kubeconfig);
+      const started = Date.now();
+      applyList(kubeconfig, ns, subscriptions(count));
+      const applied = Date.now();
+      await waitFor(
+        `${count} Subscriptions Active`,
+        () => subscriptionStates(kubeconfig, ns).filter((s) => s.phase === "Active").length === count,
+        60 * 60_000,
+      );
+      const converged = Date.now();
+      const kongWrites = kong.writes;
+      const apiWrites = apiserverWrites(kubeconfig) - writesBefore;
 
-    // Steady state: let a full gateway resync (30 s) and the informers settle, then count writes over a minute.
-    await new Promise((r) => setTimeout(r, 35_000));
-    kong.resetCounters();
-    const steadyBefore = apiserverWrites(kubeconfig);
-    await new Promise((r) => setTimeout(r, 65_000));
-    const steadyKong = kong.writes;
-    const steadyApi = apiserverWrites(kubeconfig) - steadyBefore;
-    const metrics = await (await fetch(operator.metricsUrl)).text();
-    const rssMiB = metricValue(metrics, "process_resident_memory_bytes") / 1024 / 1024;
-    await operator.stop();
+      // Steady state: let a full gateway resync (30 s) and the informers settle, then count writes over a minute.
+      await new Promise((r) => setTimeout(r, 35_000));
+      kong.resetCounters();
+      const steadyBefore = apiserverWrites(kubeconfig);
+      await new Promise((r) => setTimeout(r, 65_000));
+      const steadyKong = kong.writes;
+      const steadyApi = apiserverWrites(kubeconfig) - steadyBefore;
+      const { rssMiB } = await sampleOperator(operator.metricsUrl);
 
-    const results = {
-      date: new Date().toISOString(),
-      subscriptions: count,
-      applySeconds: (applied - started) / 1000,
-      applyToActiveSeconds: (converged - started) / 1000,
-      kongWritesPerSubscription: kongWrites / count,
-      apiserverWritesPerSubscription: apiWrites / count,
-      steadyStateKongWritesPerMinute: steadyKong,
-      steadyStateApiserverWritesPerMinute: steadyApi,
-      operatorRssMiB: Math.round(rssMiB),
-    };
-    mkdirSync("bench/results", { recursive: true });
-    writeFileSync("bench/results/reconcile.json", `${JSON.stringify(results, null, 2)}\n`);
-    const table = Object.entries(results)
-      .map(([k, v]) => `| ${k} | ${v} |`)
-      .join("\n");
-    writeFileSync(
-      "bench/results/reconcile.md",
-      `# Reconcile benchmark\n\n| measure | value |\n|---|---|\n${table}\n`,
-    );
-    console.log(`\nReconcile benchmark (${count} subscriptions)\n${table}\n`);
+      // Cleanup is measured too: the operator removes every Subscription's Kong entities and read-model row
+      // before it releases them. Subscriptions go first, while the ApiPortal and its database Secret exist.
+      const deleteSeconds = await deleteBenchNamespace(kubeconfig, ns, Math.max(10 * 60_000, count * 1000));
+
+      return {
+        bench: "reconcile",
+        figures: [
+          { measure: `apply ${count} Subscriptions (kubectl)`, unit: "s", value: (applied - started) / 1000 },
+          { measure: `apply → ${count} Active, Kong synced`, unit: "s", value: (converged - started) / 1000 },
+          { measure: "Kong writes per Subscription", unit: "writes", value: kongWrites / count },
+          { measure: "apiserver writes per Subscription", unit: "writes", value: apiWrites / count },
+          { measure: "steady-state Kong writes per minute", unit: "writes", value: steadyKong },
+          { measure: "steady-state apiserver writes per minute", unit: "writes", value: steadyApi },
+          { measure: `operator RSS, ${count} Subscriptions`, unit: "MiB", value: Math.round(rssMiB) },
+          ...(deleteSeconds === undefined
+            ? []
+            : [
+                {
+                  measure: `delete ${count} Subscriptions → gone (operator cleanup)`,
+                  unit: "s",
+                  value: deleteSeconds,
+                },
+              ]),
+        ],
+        notes: [
+          `${count} Subscriptions of one ApiClient to one Api, gateway External (the in-process Kong test double), gateway resync 30 s; steady state counted over 65 s after 35 s of settling.`,
+          ...(deleteSeconds === undefined
+            ? [`the wicked objects of namespace ${ns} were not gone in time; delete it by hand.`]
+            : []),
+        ],
+      };
+    } finally {
+      forget();
+      await operator.stop();
+    }
   } finally {
     await kong.stop();
     await echo.stop();
-    await pg?.stop();
-    await cp?.stop();
   }
 }
 
-await main();
+if (isMain(import.meta.url)) {
+  const count = process.argv[2] ? Number(process.argv[2]) : envInt(process.env, "BENCH_SUBSCRIPTIONS", 1000);
+  const infra = await startInfra();
+  try {
+    const result = await runReconcileBench(infra, count);
+    writeResults("reconcile", [result], `Reconcile benchmark (${count} subscriptions)`);
+    process.stdout.write(`\n${formatTable([result])}`);
+  } finally {
+    await infra.stop();
+  }
+}
