@@ -208,8 +208,18 @@ async function cleanupPortal(
   }
   if (portal.spec.database.deletionPolicy === "Delete") {
     const url = readSecretKey(ctx, namespace, portal.spec.database.urlSecretRef);
-    if (url.value !== undefined) await deps.databases.dropSchema(url.value);
-    ctx.log.info("Dropped the portal's database tables (deletionPolicy Delete)");
+    if (url.value !== undefined) {
+      await deps.databases.dropSchema(url.value);
+      ctx.log.info("Dropped the portal's database tables (deletionPolicy Delete)");
+    } else {
+      // Deleted with its namespace, the Secret may go first; holding the portal forever would not help.
+      await ctx.recorder.event(
+        portal as KubeObject,
+        "Warning",
+        "TablesKept",
+        `The database Secret is gone, so the portal's tables were not dropped (deletionPolicy Delete); drop them by hand`,
+      );
+    }
   }
   return {};
 }

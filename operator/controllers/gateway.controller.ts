@@ -21,6 +21,7 @@ import { KongLedger } from "../kong/ledger.ts";
 import { type SyncReport, syncKong } from "../kong/sync.ts";
 import { type ResourceRef, resourceKey, scopeTags } from "../kong/tags.ts";
 import type { ControllerOptions, ReconcileContext } from "../runtime/controller.ts";
+import { isConflict, isNotFound } from "../runtime/errors.ts";
 import type { KubeObject, ObjectKey, Result } from "../runtime/types.ts";
 import { applyOwnStatus, type ConditionInput } from "../status.ts";
 import { approvalState } from "../subscription/approval.ts";
@@ -159,13 +160,21 @@ const ref = (kind: ResourceRef["kind"], o: KubeObject): ResourceRef => ({
   name: o.metadata.name ?? "",
 });
 
+/**
+ * Writes one object's Programmed condition. An object deleted or changed since the cache saw it is skipped:
+ * its change queues this portal again, and the next sync writes the condition from the fresh object.
+ */
 async function setProgrammed(
   ctx: ReconcileContext,
   obj: KubeObject,
   condition: ConditionInput,
   fields: Record<string, unknown> = {},
 ) {
-  await applyOwnStatus(ctx, obj, [condition], fields, GATEWAY_FIELD_MANAGER);
+  try {
+    await applyOwnStatus(ctx, obj, [condition], fields, GATEWAY_FIELD_MANAGER);
+  } catch (err) {
+    if (!isConflict(err) && !isNotFound(err)) throw err;
+  }
 }
 
 async function syncPortal(
