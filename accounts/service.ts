@@ -4,8 +4,8 @@
  * Every change and the outbox event announcing it are written in one transaction (db/outbox.ts).
  */
 import { type Kysely, sql, type Transaction } from "kysely";
-import { appendOutbox } from "../../db/outbox.ts";
-import type { Database } from "../../db/schema.ts";
+import { appendOutbox } from "../db/outbox.ts";
+import type { Database } from "../db/schema.ts";
 import { DEFAULT_SCRYPT, hashPassword, needsRehash, type ScryptParams, verifyPassword } from "./password.ts";
 import { type PasswordPolicy, passwordProblems } from "./policy.ts";
 import { hashToken, newToken } from "./tokens.ts";

@@ -10,15 +10,15 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { type Kysely, sql } from "kysely";
 import type Provider from "oidc-provider";
 import type { Logger } from "pino";
+import type { Clock, ScryptParams } from "../accounts/index.ts";
+import { addRequestMetrics } from "../component/http-metrics.ts";
 import type { Database } from "../db/schema.ts";
-import type { Clock, ScryptParams } from "../portal-api/accounts/index.ts";
 import { purgeExpired } from "./adapter.ts";
 import { type ClientDirectory, readModelClients, type SecretReader } from "./clients.ts";
 import type { AuthServerConfig } from "./config.ts";
 import { type Federation, openidFederation } from "./federation.ts";
 import { interactionRoutes, type Throttle } from "./interactions.ts";
 import type { AuthKeys } from "./keys.ts";
-import { addRequestMetrics } from "./metrics.ts";
 import { createProvider, firstPartyClients, mountPath } from "./provider.ts";
 
 /** What the auth server needs from outside. */

@@ -11,13 +11,13 @@ import type { AddressInfo } from "node:net";
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { ApiSpec } from "../api/v1alpha1/index.ts";
+import { createLogger } from "../component/logger.ts";
 import { cryptoKeys } from "../operator/controllers/apiportal.controller.ts";
 import { type KongDouble, startKongDouble } from "../test/kong/kong-double.ts";
 import { Browser, formWithAction, linkWith, type Page } from "../test/support/oidc-browser.ts";
 import { type PortalStack, startPortalStack } from "../test/support/portal-stack.ts";
 import { createAuthServer } from "./app.ts";
 import { readAuthKeys } from "./keys.ts";
-import { createLogger } from "./logger.ts";
 
 const kubeconfig = inject("kubeconfig");
 const PASSWORD = "correct horse battery staple";
@@ -600,7 +600,7 @@ describe("the interaction pages", () => {
       db: stack.db,
       secrets: { readSecret: async () => undefined },
       keys: { ...keys, jwks: { keys: [next, ...keys.jwks.keys] } },
-      logger: createLogger({ level: "silent" }),
+      logger: createLogger({ name: "auth-server", level: "silent" }),
       purgeIntervalMs: 0,
     });
     try {

@@ -2,9 +2,8 @@
  * The auth server's configuration: the `config.json` the operator renders into the component's ConfigMap
  * (operator/apiportal/components.ts `componentConfig(portal, "auth-server")`) plus the environment.
  */
-import { readFileSync } from "node:fs";
 import { type Static, Type } from "typebox";
-import { Value } from "typebox/value";
+import { ConfigError, checkConfig, readConfigFile } from "../component/config-file.ts";
 
 const SecretKeyRef = Type.Object({ name: Type.String({ minLength: 1 }), key: Type.String({ minLength: 1 }) });
 
@@ -54,37 +53,14 @@ export type AuthServerConfig = Static<typeof AuthServerConfigSchema>;
 /** An upstream identity provider. */
 export type UpstreamProvider = Static<typeof UpstreamProviderSchema>;
 
-/** The configuration file is missing or malformed; the message names the file and the bad fields. */
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
-}
-
 /** Checks a parsed config.json; throws ConfigError listing every problem. */
 export function parseAuthServerConfig(json: unknown, source = "config.json"): AuthServerConfig {
-  if (Value.Check(AuthServerConfigSchema, json)) return json;
-  const problems = [...Value.Errors(AuthServerConfigSchema, json)].map(
-    (e) => `${e.instancePath || "/"}: ${e.message}`,
-  );
-  throw new ConfigError(
-    `${source} is not a valid auth-server configuration (${problems.join("; ")}). It is rendered by the ` +
-      "operator from the ApiPortal; check that the operator and this component run the same wicked version.",
-  );
+  return checkConfig(AuthServerConfigSchema, "auth-server", json, source);
 }
 
 /** Reads and checks the file WICKED_CONFIG names. */
 export function readAuthServerConfig(path: string): AuthServerConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    throw new ConfigError(
-      `Could not read the configuration file ${path} (${(err as Error).message}); set WICKED_CONFIG to the path of config.json.`,
-    );
-  }
-  try {
-    return parseAuthServerConfig(JSON.parse(text), path);
-  } catch (err) {
-    if (err instanceof ConfigError) throw err;
-    throw new ConfigError(`${path} is not valid JSON: ${(err as Error).message}`);
-  }
+  return readConfigFile(path, parseAuthServerConfig);
 }
+
+export { ConfigError };

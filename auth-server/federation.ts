@@ -7,9 +7,9 @@
 
 import { type Kysely, sql } from "kysely";
 import * as oidc from "openid-client";
+import { type AccountUser, toAccountUser } from "../accounts/index.ts";
 import { appendOutbox } from "../db/outbox.ts";
 import type { Database } from "../db/schema.ts";
-import { type AccountUser, toAccountUser } from "../portal-api/accounts/index.ts";
 import type { SecretReader } from "./clients.ts";
 import type { UpstreamProvider } from "./config.ts";
 import { type GroupMapping, groupsFromClaim, mergeIdpGroups } from "./groups.ts";

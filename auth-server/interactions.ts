@@ -11,14 +11,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Kysely } from "kysely";
 import type { Interaction, Provider } from "oidc-provider";
 import type { Logger } from "pino";
-import type { Database } from "../db/schema.ts";
 import {
   AccountError,
   type AccountsContext,
   authenticate,
   resendVerification,
   signUp,
-} from "../portal-api/accounts/index.ts";
+} from "../accounts/index.ts";
+import type { Database } from "../db/schema.ts";
 import type { AuthServerConfig } from "./config.ts";
 import {
   callbackUrl,

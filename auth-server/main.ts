@@ -4,12 +4,12 @@
  * in-cluster Kubernetes credentials (or KUBECONFIG) for reading Secrets.
  */
 import { KubeConfig } from "@kubernetes/client-node";
+import { createLogger } from "../component/logger.ts";
 import { createDatabase } from "../db/connect.ts";
 import { createAuthServer } from "./app.ts";
 import { readAuthServerConfig } from "./config.ts";
 import { readAuthKeys } from "./keys.ts";
 import { kubeSecretReader } from "./kube.ts";
-import { createLogger } from "./logger.ts";
 
 /** A running component. */
 export interface RunningComponent {
@@ -21,7 +21,7 @@ export interface RunningComponent {
 
 /** Starts the auth server from the environment; `wicked auth-server` calls this and stops it on SIGTERM. */
 export async function runAuthServerFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<RunningComponent> {
-  const logger = createLogger({ level: env.WICKED_LOG_LEVEL ?? "info" });
+  const logger = createLogger({ name: "auth-server", level: env.WICKED_LOG_LEVEL ?? "info" });
   const config = readAuthServerConfig(env.WICKED_CONFIG ?? "/etc/wicked/config.json");
   const keys = readAuthKeys(env.WICKED_SECRETS_DIR ?? "/etc/wicked/secrets");
   const databaseUrl = env.DATABASE_URL;

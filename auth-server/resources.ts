@@ -7,7 +7,7 @@
  * jwt plugin, keyed by `client_id`) and the portal API verify them offline.
  */
 import type { ResourceServerInfo } from "oidc-provider";
-import { PORTAL_API_SCOPES } from "../portal-api/accounts/index.ts";
+import { PORTAL_API_SCOPES } from "../accounts/index.ts";
 
 /** The prefix of an Api's resource indicator. */
 export const API_RESOURCE_PREFIX = "urn:wicked:api:";

@@ -7,10 +7,10 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import { type CompiledQuery, Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
+import { createLogger } from "../component/logger.ts";
 import type { Database } from "../db/schema.ts";
 import { freePort } from "../hack/controlplane/controlplane.ts";
 import { createPortalApi } from "../portal-api/app.ts";
-import { createLogger } from "../portal-api/logger.ts";
 import { unreachableKube } from "../portal-api/test-support.ts";
 import { bestOfRounds, type LoadResult } from "./load.ts";
 import type { BenchPortal } from "./portal-fixture.ts";
@@ -39,7 +39,7 @@ async function capturedSql(portal: BenchPortal, path: string, token?: string): P
     config: portal.apiConfig,
     db,
     kube: unreachableKube,
-    logger: createLogger({ level: "silent" }),
+    logger: createLogger({ name: "portal-api", level: "silent" }),
   });
   try {
     const res = await probe.app.inject({

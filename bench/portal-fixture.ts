@@ -10,10 +10,12 @@ import { randomUUID } from "node:crypto";
 import { importJWK, SignJWT } from "jose";
 import type { Kysely } from "kysely";
 import pino from "pino";
+import { PORTAL_API_SCOPES } from "../accounts/index.ts";
 import type { ApiPortal, ApiSpec } from "../api/v1alpha1/index.ts";
 import { type AuthServer, createAuthServer } from "../auth-server/app.ts";
 import { parseAuthServerConfig } from "../auth-server/config.ts";
 import { type PrivateJwk, parseAuthKeys } from "../auth-server/keys.ts";
+import { createLogger as apiLogger } from "../component/logger.ts";
 import { createDatabase } from "../db/connect.ts";
 import { migrateToLatest } from "../db/migrate.ts";
 import type { Database } from "../db/schema.ts";
@@ -21,10 +23,8 @@ import { freePort } from "../hack/controlplane/controlplane.ts";
 import { componentConfig } from "../operator/apiportal/components.ts";
 import { desiredSessionSecret, desiredSigningSecret } from "../operator/apiportal/secrets.ts";
 import { cryptoKeys } from "../operator/controllers/apiportal.controller.ts";
-import { PORTAL_API_SCOPES } from "../portal-api/accounts/index.ts";
 import { createPortalApi, type PortalApi } from "../portal-api/app.ts";
 import { type PortalApiConfig, parsePortalApiConfig } from "../portal-api/config.ts";
-import { createLogger as apiLogger } from "../portal-api/logger.ts";
 import { unreachableKube } from "../portal-api/test-support.ts";
 import { parsePortalUiConfig, parsePortalUiSecrets } from "../portal-ui/config.ts";
 import { createPortalUi, type PortalUi } from "../portal-ui/main.ts";
@@ -189,7 +189,7 @@ export async function startBenchPortal(adminUrl: string): Promise<BenchPortal> {
       config: apiConfig,
       db,
       kube: unreachableKube,
-      logger: apiLogger(quiet),
+      logger: apiLogger({ name: "portal-api", ...quiet }),
       trustProxy: false,
     });
     await api.app.listen({ port: apiPort, host: "127.0.0.1" });

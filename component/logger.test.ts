@@ -2,10 +2,11 @@ import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { createLogger, redactUrl } from "./logger.ts";
 
-describe("the auth server's logs", () => {
+describe("a component's logs", () => {
   it("never carry passwords, client secrets, codes or tokens", () => {
     const lines: string[] = [];
     const logger = createLogger({
+      name: "auth-server",
       destination: new Writable({
         write: (c, _e, done) => {
           lines.push(String(c));

@@ -1,11 +1,11 @@
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import type { ApiPortal } from "../api/v1alpha1/index.ts";
+import { createLogger, redactUrl } from "../component/logger.ts";
 import { createDatabase } from "../db/connect.ts";
 import { componentConfig } from "../operator/apiportal/components.ts";
 import { createPortalApi } from "./app.ts";
 import { ConfigError, parsePortalApiConfig } from "./config.ts";
-import { createLogger, redactUrl } from "./logger.ts";
 import { offlinePortalApi, testConfig, unreachableKube } from "./test-support.ts";
 
 describe("the portal API's error answers", () => {
@@ -59,6 +59,7 @@ describe("the portal API's error answers", () => {
     const db = createDatabase("postgres://nobody:nothing@127.0.0.1:9/none", { connectionTimeoutMs: 100 });
     const lines: string[] = [];
     const logger = createLogger({
+      name: "portal-api",
       level: "silent",
       destination: new Writable({
         write: (c, _e, done) => {
@@ -132,6 +133,7 @@ describe("logging", () => {
   it("redacts secrets in logged objects and query strings", () => {
     const lines: string[] = [];
     const logger = createLogger({
+      name: "portal-api",
       level: "info",
       destination: new Writable({
         write: (c, _e, done) => {
@@ -153,6 +155,8 @@ describe("logging", () => {
     expect(out).not.toMatch(/hunter2-secret|abc\.def|s3cr3t|tok-123/);
     expect(out).toContain("a@example.com");
     expect(out).toContain("page=2");
-    expect(redactUrl("/cb?code=xyz&state=s")).toBe("/cb?code=%5BRedacted%5D&state=s");
+    expect(redactUrl("/cb?code=xyz&state=s&page=2")).toBe(
+      "/cb?code=%5BRedacted%5D&state=%5BRedacted%5D&page=2",
+    );
   });
 });

@@ -2,9 +2,8 @@
  * The portal API's configuration: the `config.json` the operator renders into the component's ConfigMap
  * (operator/apiportal/components.ts `componentConfig(portal, "portal-api")`) plus the environment.
  */
-import { readFileSync } from "node:fs";
 import { type Static, Type } from "typebox";
-import { Value } from "typebox/value";
+import { ConfigError, checkConfig, readConfigFile } from "../component/config-file.ts";
 
 /** The shape of the portal API's config.json. */
 export const PortalApiConfigSchema = Type.Object({
@@ -34,38 +33,14 @@ export const PortalApiConfigSchema = Type.Object({
 /** The portal API's configuration. */
 export type PortalApiConfig = Static<typeof PortalApiConfigSchema>;
 
-/** The configuration file is missing or malformed; the message names the file and the bad fields. */
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
-}
-
 /** Checks a parsed config.json; throws ConfigError listing every problem. */
 export function parsePortalApiConfig(json: unknown, source = "config.json"): PortalApiConfig {
-  if (Value.Check(PortalApiConfigSchema, json)) return json;
-  const problems = [...Value.Errors(PortalApiConfigSchema, json)].map(
-    (e) => `${e.instancePath || "/"}: ${e.message}`,
-  );
-  throw new ConfigError(
-    `${source} is not a valid portal-api configuration (${problems.join("; ")}). It is rendered by the ` +
-      "operator from the ApiPortal; check that the operator and this component run the same wicked version.",
-  );
+  return checkConfig(PortalApiConfigSchema, "portal-api", json, source);
 }
 
 /** Reads and checks the file WICKED_CONFIG names. */
 export function readPortalApiConfig(path: string): PortalApiConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    throw new ConfigError(
-      `Could not read the configuration file ${path} (${(err as Error).message}); set WICKED_CONFIG to the path of config.json.`,
-    );
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(`${path} is not valid JSON: ${(err as Error).message}`);
-  }
-  return parsePortalApiConfig(json, path);
+  return readConfigFile(path, parsePortalApiConfig);
 }
+
+export { ConfigError };

@@ -12,8 +12,8 @@ import type {
   RawServerDefault,
 } from "fastify";
 import type { Kysely, Transaction } from "kysely";
+import type { AccountsContext, Clock } from "../accounts/service.ts";
 import type { Database } from "../db/schema.ts";
-import type { AccountsContext, Clock } from "./accounts/service.ts";
 import type { PortalApiConfig } from "./config.ts";
 import type { PortalKube } from "./kube.ts";
 import { type Access, isAdmin, type Principal, scopeFor, tokenAllows } from "./permissions.ts";

@@ -4,11 +4,11 @@
  * credentials (or KUBECONFIG).
  */
 import { KubeConfig } from "@kubernetes/client-node";
+import { createLogger } from "../component/logger.ts";
 import { createDatabase } from "../db/connect.ts";
 import { createPortalApi } from "./app.ts";
 import { readPortalApiConfig } from "./config.ts";
 import { portalKube } from "./kube.ts";
-import { createLogger } from "./logger.ts";
 
 /** A running component. */
 export interface RunningComponent {
@@ -20,7 +20,7 @@ export interface RunningComponent {
 
 /** Starts the portal API from the environment; `wicked portal-api` calls this and stops it on SIGTERM. */
 export async function runPortalApiFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<RunningComponent> {
-  const logger = createLogger({ level: env.WICKED_LOG_LEVEL ?? "info" });
+  const logger = createLogger({ name: "portal-api", level: env.WICKED_LOG_LEVEL ?? "info" });
   const config = readPortalApiConfig(env.WICKED_CONFIG ?? "/etc/wicked/config.json");
   const databaseUrl = env.DATABASE_URL;
   if (!databaseUrl)

@@ -3,8 +3,9 @@
  * scopes limit what the portal API does for it; the user's groups limit what the user may do at all; both
  * must allow an action.
  */
+
+import { SCOPE_ADMIN, SCOPE_APPROVE, SCOPE_READ, SCOPE_WRITE } from "../accounts/scopes.ts";
 import type { ApiClientSpec } from "../api/v1alpha1/index.ts";
-import { SCOPE_ADMIN, SCOPE_APPROVE, SCOPE_READ, SCOPE_WRITE } from "./accounts/scopes.ts";
 
 /** A live portal user as the permission checks see them. */
 export interface PortalUser {

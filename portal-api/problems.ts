@@ -2,7 +2,7 @@
  * Errors as RFC 9457 problem details (`application/problem+json`): typed errors thrown by routes, and the
  * mapping of the errors of the layers below (accounts, Kubernetes, fastify) onto HTTP.
  */
-import { AccountError, type AccountErrorCode } from "./accounts/service.ts";
+import { AccountError, type AccountErrorCode } from "../accounts/service.ts";
 import { KubeError } from "./kube.ts";
 
 /** Base of the `type` URIs; each problem kind has a page there. */

@@ -2,11 +2,12 @@
  * Helpers for the portal API's unit tests: an app over a database URL that is never connected to and a
  * Kubernetes client that fails if called, for the routes that must answer without either.
  */
+
+import { createLogger } from "../component/logger.ts";
 import { createDatabase } from "../db/connect.ts";
 import { createPortalApi, type PortalApi } from "./app.ts";
 import type { PortalApiConfig } from "./config.ts";
 import type { PortalKube } from "./kube.ts";
-import { createLogger } from "./logger.ts";
 
 /** A portal-api configuration as the operator renders it for a portal `demo` in namespace `team`. */
 export function testConfig(overrides: Partial<PortalApiConfig> = {}): PortalApiConfig {
@@ -44,7 +45,7 @@ export async function offlinePortalApi(
     config,
     db,
     kube: unreachableKube,
-    logger: createLogger({ level: "silent" }),
+    logger: createLogger({ name: "portal-api", level: "silent" }),
   });
   return {
     ...api,

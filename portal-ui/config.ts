@@ -7,7 +7,7 @@ import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Static, Type } from "typebox";
-import { Value } from "typebox/value";
+import { ConfigError, checkConfig, readConfigFile } from "../component/config-file.ts";
 
 const ContentPageSchema = Type.Object({
   slug: Type.String({ pattern: "^[a-z0-9][a-z0-9-]*$" }),
@@ -52,39 +52,14 @@ export interface PortalUiSecrets {
   clientSecret: string;
 }
 
-/** The configuration or the key material is missing or malformed; the message says what to fix. */
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
-}
-
 /** Checks a parsed config.json; throws ConfigError listing every problem. */
 export function parsePortalUiConfig(json: unknown, source = "config.json"): PortalUiConfig {
-  if (Value.Check(PortalUiConfigSchema, json)) return json;
-  const problems = [...Value.Errors(PortalUiConfigSchema, json)].map(
-    (e) => `${e.instancePath || "/"}: ${e.message}`,
-  );
-  throw new ConfigError(
-    `${source} is not a valid portal-ui configuration (${problems.join("; ")}). It is rendered by the ` +
-      "operator from the ApiPortal; check that the operator and this component run the same wicked version.",
-  );
+  return checkConfig(PortalUiConfigSchema, "portal-ui", json, source);
 }
 
 /** Reads and checks the file WICKED_CONFIG names. */
 export function readPortalUiConfig(path: string): PortalUiConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    throw new ConfigError(
-      `Could not read the configuration file ${path} (${(err as Error).message}); set WICKED_CONFIG to the path of config.json.`,
-    );
-  }
-  try {
-    return parsePortalUiConfig(JSON.parse(text), path);
-  } catch (err) {
-    if (err instanceof ConfigError) throw err;
-    throw new ConfigError(`${path} is not valid JSON: ${(err as Error).message}`);
-  }
+  return readConfigFile(path, parsePortalUiConfig);
 }
 
 /** Client id of the portal UI at the auth server (auth-server/provider.ts PORTAL_UI_CLIENT_ID). */
@@ -141,3 +116,5 @@ export function readPortalUiSecrets(dir: string): PortalUiSecrets {
     sessionKey: read("session/session-key"),
   });
 }
+
+export { ConfigError };

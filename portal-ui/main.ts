@@ -8,7 +8,8 @@ import csrf from "@fastify/csrf-protection";
 import formbody from "@fastify/formbody";
 import helmet from "@fastify/helmet";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
-import pino, { type Logger } from "pino";
+import type { Logger } from "pino";
+import { createLogger } from "../component/logger.ts";
 import { ApiProblem, PortalApiClient } from "./api-client.ts";
 import {
   PORTAL_UI_CLIENT_ID,
@@ -217,13 +218,7 @@ export async function createPortalUi(deps: PortalUiDeps): Promise<PortalUi> {
 export async function runPortalUiFromEnv(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ url: string; stop(): Promise<void> }> {
-  const logger = pino({
-    level: env.WICKED_LOG_LEVEL ?? "info",
-    redact: {
-      paths: ["req.headers.cookie", "req.headers.authorization", "*.password", "*.token"],
-      censor: "[redacted]",
-    },
-  });
+  const logger = createLogger({ name: "portal-ui", level: env.WICKED_LOG_LEVEL ?? "info" });
   const config = readPortalUiConfig(env.WICKED_CONFIG ?? "/etc/wicked/config.json");
   const secrets = readPortalUiSecrets(env.WICKED_SECRETS_DIR ?? "/etc/wicked/secrets");
   const ui = await createPortalUi({

@@ -23,12 +23,11 @@ import { type AuthServer, createAuthServer } from "../../auth-server/app.ts";
 import { parseAuthServerConfig } from "../../auth-server/config.ts";
 import { parseAuthKeys } from "../../auth-server/keys.ts";
 import { kubeSecretReader } from "../../auth-server/kube.ts";
-import { createLogger as authServerLogger } from "../../auth-server/logger.ts";
+import { createLogger as authServerLogger, createLogger as portalApiLogger } from "../../component/logger.ts";
 import { createDatabase } from "../../db/connect.ts";
 import { createPortalApi, type PortalApi } from "../../portal-api/app.ts";
 import { parsePortalApiConfig } from "../../portal-api/config.ts";
 import { portalKube } from "../../portal-api/kube.ts";
-import { createLogger as portalApiLogger } from "../../portal-api/logger.ts";
 import { parsePortalUiConfig, parsePortalUiSecrets } from "../../portal-ui/config.ts";
 import { createPortalUi, type PortalUi } from "../../portal-ui/main.ts";
 import { type ComponentPorts, choosePorts, localUrls, type PortalUrls, renderedFor } from "./local-urls.ts";
@@ -187,7 +186,7 @@ export async function startPortalComponents(opts: PortalComponentsOptions): Prom
       db,
       secrets: kubeSecretReader(kubeConfig, namespace),
       keys: parseAuthKeys({ jwks: signing["jwks.json"] ?? "", ...files }),
-      logger: authServerLogger({ level, destination }),
+      logger: authServerLogger({ name: "auth-server", level, destination }),
       trustProxy: false,
     });
     await auth.app.listen({ port: ports.auth, host });
@@ -197,7 +196,7 @@ export async function startPortalComponents(opts: PortalComponentsOptions): Prom
       config: apiConfig,
       db,
       kube: portalKube(kubeConfig, namespace),
-      logger: portalApiLogger({ level, destination }),
+      logger: portalApiLogger({ name: "portal-api", level, destination }),
       trustProxy: false,
     });
     await api.app.listen({ port: ports.api, host });

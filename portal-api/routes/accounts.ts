@@ -11,7 +11,7 @@ import {
   resetPassword,
   signUp,
   verifyEmail,
-} from "../accounts/index.ts";
+} from "../../accounts/index.ts";
 import type { PortalApp, PortalContext } from "../context.ts";
 import { forbidden } from "../problems.ts";
 import { Accepted } from "../schemas.ts";

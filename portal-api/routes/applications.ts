@@ -5,9 +5,9 @@
  */
 import { sql } from "kysely";
 import { Type } from "typebox";
+import { EMAIL_PATTERN } from "../../accounts/index.ts";
 import type { ApiClient, ApiClientSpec, Subscription } from "../../api/v1alpha1/index.ts";
 import { appendOutbox } from "../../db/outbox.ts";
-import { EMAIL_PATTERN } from "../accounts/index.ts";
 import { audit, type PortalApp, type PortalContext, requirePrincipal } from "../context.ts";
 import {
   type ApplicationRole,

@@ -4,8 +4,8 @@
  * trail).
  */
 import { Type } from "typebox";
+import { changePassword, revokeUserSessions } from "../../accounts/index.ts";
 import type { ApiClient } from "../../api/v1alpha1/index.ts";
-import { changePassword, revokeUserSessions } from "../accounts/index.ts";
 import { audit, type PortalApp, type PortalContext, requirePrincipal } from "../context.ts";
 import { canApprove, isAdmin } from "../permissions.ts";
 import { OWNER_LABEL, ownerLabel } from "../resources.ts";

@@ -10,13 +10,13 @@ import { KubeConfig } from "@kubernetes/client-node";
 import fc from "fast-check";
 import { type Kysely, sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { PORTAL_API_SCOPES } from "../../accounts/scopes.ts";
+import { createLogger } from "../../component/logger.ts";
 import { createDatabase } from "../../db/connect.ts";
 import type { Database } from "../../db/schema.ts";
-import { PORTAL_API_SCOPES } from "../../portal-api/accounts/scopes.ts";
 import { createPortalApi, type PortalApi } from "../../portal-api/app.ts";
 import type { PortalApiConfig } from "../../portal-api/config.ts";
 import { portalKube } from "../../portal-api/kube.ts";
-import { createLogger } from "../../portal-api/logger.ts";
 import { InvalidTokenError, type TokenVerifier } from "../../portal-api/plugins/authentication.ts";
 import { createWorld, PORTAL, type World } from "../resilience/portal-world.ts";
 import type { Json } from "../support/cluster.ts";
@@ -93,7 +93,7 @@ beforeAll(async () => {
     config,
     db,
     kube: portalKube(kubeConfig, world.namespace),
-    logger: createLogger({ level: "error", destination }),
+    logger: createLogger({ name: "portal-api", level: "error", destination }),
     tokens,
     scrypt: { ln: 4, r: 8, p: 1 },
     rateLimit: { max: 1_000_000, timeWindowMs: 60_000 },

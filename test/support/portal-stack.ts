@@ -27,8 +27,8 @@ import { type AuthServer, createAuthServer } from "../../auth-server/app.ts";
 import { parseAuthServerConfig } from "../../auth-server/config.ts";
 import { firstPartyClientSecret, readAuthKeys } from "../../auth-server/keys.ts";
 import { kubeSecretReader } from "../../auth-server/kube.ts";
-import { createLogger as authLogger } from "../../auth-server/logger.ts";
 import { PORTAL_UI_CLIENT_ID, portalUiRedirectUri } from "../../auth-server/provider.ts";
+import { createLogger as apiLogger, createLogger as authLogger } from "../../component/logger.ts";
 import { createDatabase } from "../../db/connect.ts";
 import { migrateToLatest } from "../../db/migrate.ts";
 import type { OutboxEvent } from "../../db/outbox.ts";
@@ -43,7 +43,6 @@ import { cryptoKeys } from "../../operator/controllers/apiportal.controller.ts";
 import { createPortalApi, type PortalApi } from "../../portal-api/app.ts";
 import { parsePortalApiConfig } from "../../portal-api/config.ts";
 import { portalKube } from "../../portal-api/kube.ts";
-import { createLogger as apiLogger } from "../../portal-api/logger.ts";
 import { createTestDatabase, type TestDatabase } from "./database.ts";
 import { createNamespace, installCrds, kubectl } from "./kubectl.ts";
 import { Browser, formWithAction, type Page } from "./oidc-browser.ts";
@@ -260,7 +259,7 @@ export async function startPortalStack(opts: StackOptions): Promise<PortalStack>
     db,
     secrets: kubeSecretReader(kubeConfig, namespace),
     keys: authKeys,
-    logger: authLogger({ level: "info", destination: logSink(lines) }),
+    logger: authLogger({ name: "auth-server", level: "info", destination: logSink(lines) }),
     clock: clock.now,
     scrypt: fast,
     throttle: { login: { max: 8, timeWindowMs: 60_000 }, signup: { max: 50, timeWindowMs: 60_000 } },
@@ -273,7 +272,7 @@ export async function startPortalStack(opts: StackOptions): Promise<PortalStack>
     config: apiConfig,
     db,
     kube: portalKube(kubeConfig, namespace),
-    logger: apiLogger({ level: "info", destination: logSink(lines) }),
+    logger: apiLogger({ name: "portal-api", level: "info", destination: logSink(lines) }),
     clock: clock.now,
     scrypt: fast,
     rateLimit: { max: 100, timeWindowMs: 60_000 },

@@ -20,7 +20,7 @@ import { type AuthServer, createAuthServer } from "../../../auth-server/app.ts";
 import { parseAuthServerConfig } from "../../../auth-server/config.ts";
 import { readAuthKeys } from "../../../auth-server/keys.ts";
 import { kubeSecretReader } from "../../../auth-server/kube.ts";
-import { createLogger as authLogger } from "../../../auth-server/logger.ts";
+import { createLogger as apiLogger, createLogger as authLogger } from "../../../component/logger.ts";
 import { createDatabase } from "../../../db/connect.ts";
 import { migrateToLatest } from "../../../db/migrate.ts";
 import type { OutboxEvent } from "../../../db/outbox.ts";
@@ -29,7 +29,6 @@ import { freePort } from "../../../hack/controlplane/controlplane.ts";
 import { createPortalApi, type PortalApi } from "../../../portal-api/app.ts";
 import { parsePortalApiConfig } from "../../../portal-api/config.ts";
 import { portalKube } from "../../../portal-api/kube.ts";
-import { createLogger as apiLogger } from "../../../portal-api/logger.ts";
 import { parsePortalUiConfig, readPortalUiSecrets } from "../../../portal-ui/config.ts";
 import { createPortalUi, type PortalUi } from "../../../portal-ui/main.ts";
 import { type EchoServer, startEchoServer } from "../../kong/contract-support.ts";
@@ -246,7 +245,7 @@ export async function startUiStack(opts: UiStackOptions): Promise<UiStack> {
       db,
       secrets: kubeSecretReader(kubeConfig, namespace),
       keys: readAuthKeys(secretsDir),
-      logger: authLogger({ level: "info", destination: sink(lines, "auth-server") }),
+      logger: authLogger({ name: "auth-server", level: "info", destination: sink(lines, "auth-server") }),
       scrypt: fast,
       throttle: { login: { max: 100, timeWindowMs: 60_000 }, signup: { max: 100, timeWindowMs: 60_000 } },
       trustProxy: false,
@@ -259,7 +258,7 @@ export async function startUiStack(opts: UiStackOptions): Promise<UiStack> {
       config: apiConfig,
       db,
       kube: portalKube(kubeConfig, namespace),
-      logger: apiLogger({ level: "info", destination: sink(lines, "portal-api") }),
+      logger: apiLogger({ name: "portal-api", level: "info", destination: sink(lines, "portal-api") }),
       scrypt: fast,
       rateLimit: { max: 200, timeWindowMs: 60_000 },
       trustProxy: false,
