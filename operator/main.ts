@@ -38,6 +38,8 @@ export interface OperatorConfig {
   resyncSeconds: number;
   /** WICKED_GATEWAY_RESYNC_SECONDS: how often each portal's Kong is checked for drift; default 60. */
   gatewayResyncSeconds: number;
+  /** WICKED_WATCH_NAMESPACE: reconcile only this namespace (a Role suffices); all namespaces when unset. */
+  watchNamespace?: string;
 }
 
 /** Reads the operator's configuration from the environment. */
@@ -52,6 +54,7 @@ export function operatorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Ope
     logLevel: env.WICKED_LOG_LEVEL ?? "info",
     resyncSeconds: Number(env.WICKED_RESYNC_SECONDS ?? 300),
     gatewayResyncSeconds: Number(env.WICKED_GATEWAY_RESYNC_SECONDS ?? 60),
+    ...(env.WICKED_WATCH_NAMESPACE ? { watchNamespace: env.WICKED_WATCH_NAMESPACE } : {}),
   };
 }
 
@@ -78,6 +81,7 @@ export async function startOperator(
     metricsPort: config.metricsPort,
     healthPort: config.healthPort,
     leaderElection: { namespace: config.leaseNamespace, name: "wicked-operator", identity: config.identity },
+    ...(config.watchNamespace ? { namespace: config.watchNamespace } : {}),
     controllers: [
       apiPortalController({
         databases,

@@ -52,12 +52,17 @@ export async function eventually<T>(
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined | false;
+  let error: unknown;
   for (;;) {
-    last = await probe();
-    if (last) return last;
+    try {
+      last = await probe();
+      if (last) return last;
+    } catch (err) {
+      error = err;
+    }
     if (Date.now() > deadline)
       throw new Error(
-        `${what} did not happen within ${timeoutMs / 1000}s; last: ${JSON.stringify(last)}\n${context()}`,
+        `${what} did not happen within ${timeoutMs / 1000}s; last: ${JSON.stringify(last)} ${error instanceof Error ? error.message : ""}\n${context()}`,
       );
     await new Promise((r) => setTimeout(r, 300));
   }

@@ -24,9 +24,10 @@ import { type EchoServer, startEchoServer } from "../../kong/contract-support.ts
 import { type KongDouble, startKongDouble } from "../../kong/kong-double.ts";
 import { launchBrowser, textOf, visible, type WatchedPage, watchedPage } from "../../support/browser.ts";
 import { type ChatSink, startChatSink } from "../../support/chat-sink.ts";
+import { eventually } from "../../support/cluster.ts";
 import { createTestDatabase, type TestDatabase } from "../../support/database.ts";
+import { logIn, showKey } from "../../support/portal-pages.ts";
 import { type ReceivedMail, type SmtpSink, startSmtpSink } from "../../support/smtp-sink.ts";
-import { until } from "../ui/stack.ts";
 import { type DevProcess, kubectlAsync, kubectlAsyncOk, startDevProcess } from "./dev-process.ts";
 
 const ARTIFACTS = join("test-results", "e2e-journey");
@@ -127,41 +128,9 @@ async function gatewayStatus(path: string, headers: Record<string, string>): Pro
   return (await fetch(`${kong.proxyUrl}${path}`, { headers })).status;
 }
 
-/** Logs in through the auth server's page, starting from the portal's "Log in" link. */
-async function logIn(page: Page, email: string): Promise<void> {
-  const urls = devUrls();
-  await page.goto(urls.portal);
-  await page.getByRole("link", { name: "Log in" }).first().click();
-  // The sample portal also offers its corporate SSO, so the portal first asks how to log in.
-  await page.getByRole("link", { name: "Log in with email and password" }).click();
-  await page.waitForURL((url) => url.toString().startsWith(urls.auth));
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Log in" }).click();
-  await page.waitForURL((url) => url.toString().startsWith(urls.portal));
-  expect(await textOf(page.locator(".alert-success"))).toContain("Welcome");
-}
-
-/** Reloads a subscription page until it offers the credentials, then shows them and returns the key. */
-async function showKey(page: Page, subscriptionUrl: string): Promise<{ key: string; header: string }> {
-  await until(
-    "the subscription offers its credentials",
-    async () => {
-      await page.goto(subscriptionUrl);
-      return (await page.getByRole("button", { name: "Show credentials" }).count()) > 0;
-    },
-    180_000,
-    logs,
-  );
-  await page.getByRole("button", { name: "Show credentials" }).click();
-  const key = await page.getByLabel("API key").inputValue();
-  const header = (await page.locator("#key-header code").first().textContent()) ?? "";
-  return { key, header };
-}
-
 /** The verification link of the newest verify-email mail to `email`. */
 async function verificationLink(email: string): Promise<string> {
-  const mail = await until(
+  const mail = await eventually(
     `the verification mail to ${email}`,
     () => mailsTo(email, "verify-email").at(-1),
     180_000,
@@ -232,7 +201,7 @@ afterAll(async () => {
       namespace,
       "--wait=false",
     ]);
-    await until(
+    await eventually(
       "the wicked resources are deleted",
       async () =>
         (await kubectlAsyncOk(kubeconfig, ["get", "wicked", "-n", namespace, "-o", "name"])).trim() === "",
@@ -281,7 +250,7 @@ describe("the whole product in wicked dev", () => {
       "-p",
       JSON.stringify({ spec: { upstream: { serviceRef: null, url: `http://${echo.host}:${echo.port}` } } }),
     ]);
-    const catalog = await until(
+    const catalog = await eventually(
       "the portal API lists both sample APIs",
       async () => {
         const body = (await (await fetch(`${urls.api}/apis`)).json()) as { items?: Array<{ name: string }> };
@@ -313,7 +282,7 @@ describe("the whole product in wicked dev", () => {
     await page.getByRole("button", { name: "Confirm my email address" }).click();
     expect(await textOf(page.getByRole("heading", { level: 1 }))).toBe("Email address confirmed");
 
-    await logIn(page, DEVELOPER.email);
+    await logIn(page, devUrls(), DEVELOPER.email, PASSWORD, true);
     expect(await textOf(page.locator(".account-name"))).toBe(DEVELOPER.name);
 
     await page.getByRole("link", { name: "Applications", exact: true }).click();
@@ -331,11 +300,11 @@ describe("the whole product in wicked dev", () => {
     await page.locator("label[for=plan-basic]").click();
     await page.getByRole("button", { name: "Subscribe" }).click();
     await page.waitForURL(/\/subscriptions\//);
-    const { key, header } = await showKey(page, page.url());
+    const { key, header } = await showKey(page, page.url(), 180_000, logs);
     expect(header).toBe("X-Api-Key");
     expect(key.length).toBeGreaterThanOrEqual(32);
 
-    await until(
+    await eventually(
       "the key works at the gateway",
       async () => (await gatewayStatus("/orders", { [header]: key })) === 200,
       120_000,
@@ -368,7 +337,7 @@ describe("the whole product in wicked dev", () => {
       .execute();
 
     approver = await newPage("approver");
-    await logIn(approver.page, APPROVER.email);
+    await logIn(approver.page, devUrls(), APPROVER.email, PASSWORD, true);
     await approver.page.goto(`${urls.portal}/admin/users`);
     await approver.page.getByLabel(`Groups of ${DEVELOPER.email}`).fill("partners");
     await approver.page.getByRole("button", { name: `Save ${DEVELOPER.email}` }).click();
@@ -386,7 +355,7 @@ describe("the whole product in wicked dev", () => {
     await page.getByRole("button", { name: "Subscribe" }).click();
     await page.waitForURL(/\/subscriptions\//);
     const subscriptionUrl = page.url();
-    await until(
+    await eventually(
       "the subscription waits for approval",
       async () => {
         await page.goto(subscriptionUrl);
@@ -398,7 +367,7 @@ describe("the whole product in wicked dev", () => {
     expect(await page.getByRole("button", { name: "Show credentials" }).count()).toBe(0);
 
     // The approver is told by mail, with a link to the queue.
-    const asked = await until(
+    const asked = await eventually(
       "the approval-required mail to the approver",
       () => mailsTo(APPROVER.email, "approval-required")[0],
       180_000,
@@ -409,7 +378,7 @@ describe("the whole product in wicked dev", () => {
     await approver.page.goto(`${urls.portal}/approvals`);
     const row = () =>
       approver.page.getByRole("row", { name: new RegExp(DEVELOPER.email.replace(".", "\\.")) });
-    await until(
+    await eventually(
       "the developer's subscription is in the approvals queue",
       async () => {
         await approver.page.reload();
@@ -431,8 +400,8 @@ describe("the whole product in wicked dev", () => {
     await sampleRow.getByRole("button", { name: /^Approve/ }).click();
     expect(await textOf(approver.page.locator(".alert-success"))).toContain("Approved");
 
-    const { key, header } = await showKey(page, subscriptionUrl);
-    await until(
+    const { key, header } = await showKey(page, subscriptionUrl, 180_000, logs);
+    await eventually(
       "the approved key works at the gateway",
       async () => (await gatewayStatus("/orders", { [header]: key })) === 200,
       120_000,
@@ -442,7 +411,7 @@ describe("the whole product in wicked dev", () => {
 
   it("every mail and chat message arrived, once per event, saying what happened", async () => {
     const urls = devUrls();
-    await until(
+    await eventually(
       "the approval mails to the developer and the sample's owner",
       () =>
         mailsTo(DEVELOPER.email, "subscription-approved").length > 0 &&
@@ -464,7 +433,7 @@ describe("the whole product in wicked dev", () => {
       (t: string) => t === needsApproval(DEVELOPER.name, "Storefront Wholesale"),
       (t: string) => t === needsApproval(SAMPLE.checkoutOwner, "Checkout App"),
     ];
-    await until(
+    await eventually(
       "the chat messages",
       () => expected.every((matches) => chatTexts().some(matches)),
       180_000,

@@ -17,7 +17,9 @@ import {
   type WatchedPage,
   watchedPage,
 } from "../../support/browser.ts";
-import { startUiStack, type UiStack, until } from "./stack.ts";
+import { eventually } from "../../support/cluster.ts";
+import { logIn, showKey } from "../../support/portal-pages.ts";
+import { startUiStack, type UiStack } from "./stack.ts";
 
 const PASSWORD = "correct horse battery staple";
 const DEVELOPER = { email: "dana@example.com", name: "Dana Developer" };
@@ -107,35 +109,6 @@ async function newPage(viewport: keyof typeof VIEWPORTS = "desktop"): Promise<Wa
   return page;
 }
 
-/** Logs in through the auth server's page, starting from the portal's "Log in" link. */
-async function logIn(page: Page, email: string): Promise<void> {
-  await page.goto(stack.urls.portal);
-  await page.getByRole("link", { name: "Log in" }).first().click();
-  await page.waitForURL((url) => url.toString().startsWith(stack.urls.auth));
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Log in" }).click();
-  await page.waitForURL((url) => url.toString().startsWith(stack.urls.portal));
-  expect(await textOf(page.locator(".alert-success"))).toContain("Welcome");
-}
-
-/** Reloads a subscription page until it offers the credentials, then shows them and returns the key. */
-async function showKey(page: Page, subscriptionUrl: string): Promise<{ key: string; header: string }> {
-  await until(
-    "the subscription is Active in the portal",
-    async () => {
-      await page.goto(subscriptionUrl);
-      return (await page.getByRole("button", { name: "Show credentials" }).count()) > 0;
-    },
-    120_000,
-    logs,
-  );
-  await page.getByRole("button", { name: "Show credentials" }).click();
-  const key = await page.getByLabel("API key").inputValue();
-  const header = (await page.locator("#key-header code").first().textContent()) ?? "";
-  return { key, header };
-}
-
 /** Waits for Swagger UI to render the operations and opens the first (for the scan and the screenshot). */
 async function openFirstOperation(page: Page): Promise<void> {
   await page.locator(".swagger-ui .opblock-summary").first().click({ timeout: 60_000 });
@@ -213,7 +186,7 @@ beforeAll(async () => {
       tags: ["finance"],
     }),
   );
-  await until(
+  await eventually(
     "the catalog lists both APIs",
     async () => {
       const res = await fetch(`${stack.urls.api}/apis`);
@@ -257,7 +230,7 @@ describe("the developer portal in a browser", () => {
     await page.getByRole("button", { name: "Confirm my email address" }).click();
     expect(await textOf(page.getByRole("heading", { level: 1 }))).toBe("Email address confirmed");
 
-    await logIn(page, DEVELOPER.email);
+    await logIn(page, stack.urls, DEVELOPER.email, PASSWORD);
     expect(await textOf(page.locator(".account-name"))).toBe(DEVELOPER.name);
 
     await page.getByRole("link", { name: "Applications", exact: true }).click();
@@ -274,13 +247,13 @@ describe("the developer portal in a browser", () => {
     await page.locator("label[for=plan-free]").click();
     await page.getByRole("button", { name: "Subscribe" }).click();
     await page.waitForURL(/\/subscriptions\//);
-    const { key, header } = await showKey(page, page.url());
+    const { key, header } = await showKey(page, page.url(), 120_000, logs);
     expect(header).toBe("X-Api-Key");
     expect(key.length).toBeGreaterThanOrEqual(32);
     ordersKey = key;
     await visible(page.getByText("Keep these secret"));
 
-    await until(
+    await eventually(
       "the key works at the gateway",
       async () => (await gatewayStatus("/orders/items", { [header]: key })) === 200,
       60_000,
@@ -356,7 +329,7 @@ describe("the developer portal in a browser", () => {
     await page.getByRole("button", { name: "Subscribe" }).click();
     await page.waitForURL(/\/subscriptions\//);
     const subscriptionUrl = page.url();
-    await until(
+    await eventually(
       "the subscription waits for approval",
       async () => {
         await page.goto(subscriptionUrl);
@@ -370,9 +343,9 @@ describe("the developer portal in a browser", () => {
     await stack.createUser(APPROVER.email, APPROVER.name, PASSWORD);
     await stack.setGroups(APPROVER.email, ["approver"]);
     const approver = await newPage();
-    await logIn(approver.page, APPROVER.email);
+    await logIn(approver.page, stack.urls, APPROVER.email, PASSWORD);
     await approver.page.getByRole("link", { name: "Approvals", exact: true }).click();
-    await until(
+    await eventually(
       "the subscription is in the approvals queue",
       async () => {
         await approver.page.reload();
@@ -387,8 +360,8 @@ describe("the developer portal in a browser", () => {
     await row.getByRole("button", { name: /^Approve/ }).click();
     expect(await textOf(approver.page.locator(".alert-success"))).toContain("Approved");
 
-    const { key, header } = await showKey(page, subscriptionUrl);
-    await until(
+    const { key, header } = await showKey(page, subscriptionUrl, 120_000, logs);
+    await eventually(
       "the approved key works at the gateway",
       async () => (await gatewayStatus("/billing/x", { [header]: key })) === 200,
       60_000,
@@ -426,12 +399,12 @@ describe("the developer portal in a browser", () => {
     await stack.createUser(ADMIN.email, ADMIN.name, PASSWORD);
     await stack.setGroups(ADMIN.email, ["approver"], true);
     const admin = await newPage();
-    await logIn(admin.page, ADMIN.email);
+    await logIn(admin.page, stack.urls, ADMIN.email, PASSWORD);
     // Something in the approvals queue: the second application asks for the Partner plan of Billing.
     await developer.page.goto(`${stack.urls.portal}/apis/billing`);
     await developer.page.getByRole("button", { name: "Subscribe" }).click();
     await developer.page.waitForURL(/\/subscriptions\//);
-    await until(
+    await eventually(
       "the second subscription waits for approval",
       async () =>
         (
@@ -504,26 +477,26 @@ describe("the developer portal in a browser", () => {
         .executeTakeFirstOrThrow()
     ).name;
     const url = `${stack.urls.portal}/subscriptions/${orders}`;
-    const before = await showKey(page, url);
+    const before = await showKey(page, url, 120_000, logs);
     await page.getByRole("button", { name: "Rotate credentials" }).click();
     expect(await textOf(page.locator(".alert-success"))).toContain("New credentials");
     expect(dialogs.some((d) => d.startsWith("confirm"))).toBe(true);
-    const after = await until(
+    const after = await eventually(
       "the rotated key is shown",
       async () => {
-        const shown = await showKey(page, url);
+        const shown = await showKey(page, url, 120_000, logs);
         return shown.key !== before.key && shown;
       },
       120_000,
       logs,
     );
-    await until(
+    await eventually(
       "the new key works",
       async () => (await gatewayStatus("/orders/items", { [after.header]: after.key })) === 200,
       60_000,
       logs,
     );
-    await until(
+    await eventually(
       "the old key is refused",
       async () => (await gatewayStatus("/orders/items", { [before.header]: before.key })) === 401,
       60_000,
@@ -540,7 +513,7 @@ describe("the developer portal in a browser", () => {
     await page.goto(url);
     await page.getByRole("button", { name: "Unsubscribe" }).click();
     expect(await textOf(page.locator(".alert-success"))).toContain("Unsubscribed");
-    await until(
+    await eventually(
       "the key stops working",
       async () => (await gatewayStatus("/orders/items", { [after.header]: after.key })) !== 200,
       60_000,

@@ -33,6 +33,7 @@ import { parsePortalUiConfig, readPortalUiSecrets } from "../../../portal-ui/con
 import { createPortalUi, type PortalUi } from "../../../portal-ui/main.ts";
 import { type EchoServer, startEchoServer } from "../../kong/contract-support.ts";
 import { type KongDouble, startKongDouble } from "../../kong/kong-double.ts";
+import { eventually } from "../../support/cluster.ts";
 import { createTestDatabase, type TestDatabase } from "../../support/database.ts";
 import { createNamespace, installCrds, kubectlOk } from "../../support/kubectl.ts";
 import { startNotificationsProcess } from "../../support/notifications-process.ts";
@@ -75,32 +76,6 @@ export interface UiStack {
   /** Logs of every component so far (the last `chars` characters of each). */
   logs(chars?: number): string;
   stop(): Promise<void>;
-}
-
-/** Polls until `probe` returns a truthy value; fails after the timeout with `context()`. */
-export async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 90_000,
-  context: () => string = () => "",
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined | false;
-  let error: unknown;
-  for (;;) {
-    try {
-      last = await probe();
-      if (last) return last;
-    } catch (err) {
-      error = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `${what} did not happen within ${timeoutMs / 1000}s; last: ${JSON.stringify(last)} ${error instanceof Error ? error.message : ""}\n${context()}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
 }
 
 function sink(lines: string[], name: string): Writable {
@@ -199,7 +174,7 @@ export async function startUiStack(opts: UiStackOptions): Promise<UiStack> {
 
     // What the operator renders: the components' config.json and the portal's generated Secrets.
     const configOf = (component: string) =>
-      until(
+      eventually(
         `ConfigMap demo-${component}`,
         async () => {
           const map = await core
@@ -212,7 +187,7 @@ export async function startUiStack(opts: UiStackOptions): Promise<UiStack> {
         logs,
       );
     const secretData = (name: string) =>
-      until(
+      eventually(
         `Secret ${name}`,
         async () => {
           const s = await core.readNamespacedSecret({ name, namespace }).catch(() => undefined);
@@ -329,7 +304,7 @@ export async function startUiStack(opts: UiStackOptions): Promise<UiStack> {
         }
       },
       async verificationLink(email, timeoutMs = 90_000) {
-        return until(
+        return eventually(
           `the verification mail to ${email}`,
           () => {
             const mail = [...smtp.messages]
