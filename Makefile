@@ -71,6 +71,10 @@ test-unit: deps ## Unit tests (pure, no cluster).
 test-integration: deps controlplane ## Integration tests against a real control plane and Postgres (KUBECONFIG/DATABASE_URL override).
 	$(VITEST) run --project integration
 
+.PHONY: test-rbac
+test-rbac: deps controlplane ## The operator's integration suite again, authenticated as the chart's ServiceAccount (RBAC audit).
+	WICKED_RBAC_SUITE=1 $(VITEST) run --project integration charts/wicked/operator-rbac.int.test.ts
+
 .PHONY: test-resilience
 test-resilience: deps controlplane ## Resilience suite: operator kills, Kong faults, Postgres and apiserver restarts (bounded).
 	$(VITEST) run --project resilience
