@@ -185,7 +185,7 @@ export async function applicationRoutes(app: PortalApp, ctx: PortalContext): Pro
       if (await ctx.kube.get("apiclients", name)) {
         throw conflict(
           "application-exists",
-          `You already have an application named "${body.displayName}"; choose another name.`,
+          `You already have an application named "${name}", which "${body.displayName}" would be named too (names keep only letters and digits); choose a display name that differs in its letters or digits.`,
         );
       }
       const created = await ctx.kube.create("apiclients", desired);
