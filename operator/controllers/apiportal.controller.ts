@@ -217,7 +217,7 @@ async function cleanupPortal(
         portal as KubeObject,
         "Warning",
         "TablesKept",
-        `The database Secret is gone, so the portal's tables were not dropped (deletionPolicy Delete); drop them by hand`,
+        "The database Secret is gone, so the portal's tables were not dropped (deletionPolicy Delete); drop them by hand",
       );
     }
   }
