@@ -3,7 +3,14 @@
  * (operator/apiportal/components.ts `componentConfig(portal, "auth-server")`) plus the environment.
  */
 import { type Static, Type } from "typebox";
-import { ConfigError, checkConfig, readConfigFile } from "../component/config-file.ts";
+import {
+  ConfigError,
+  checkConfig,
+  GroupsSchema,
+  LocalLoginSchema,
+  PORTAL_FIELDS,
+  readConfigFile,
+} from "../component/config-file.ts";
 
 const SecretKeyRef = Type.Object({ name: Type.String({ minLength: 1 }), key: Type.String({ minLength: 1 }) });
 
@@ -20,25 +27,10 @@ export const UpstreamProviderSchema = Type.Object({
 
 /** The shape of the auth server's config.json. */
 export const AuthServerConfigSchema = Type.Object({
-  portal: Type.Object({ namespace: Type.String({ minLength: 1 }), name: Type.String({ minLength: 1 }) }),
-  displayName: Type.String(),
-  urls: Type.Object({
-    portal: Type.String({ minLength: 1 }),
-    api: Type.String({ minLength: 1 }),
-    auth: Type.String({ minLength: 1 }),
-    gateway: Type.String({ minLength: 1 }),
-  }),
-  groups: Type.Object({
-    admin: Type.String({ minLength: 1 }),
-    approver: Type.String({ minLength: 1 }),
-    mappings: Type.Array(Type.Object({ idpGroup: Type.String(), group: Type.String() })),
-  }),
+  ...PORTAL_FIELDS,
+  groups: GroupsSchema,
   login: Type.Object({
-    local: Type.Object({
-      enabled: Type.Boolean(),
-      allowSignup: Type.Boolean(),
-      passwordMinLength: Type.Integer({ minimum: 1 }),
-    }),
+    local: LocalLoginSchema,
     providers: Type.Array(UpstreamProviderSchema),
   }),
   /**

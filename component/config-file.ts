@@ -3,8 +3,34 @@
  * ApiPortal. Each component owns its schema; the reading and the error messages are the same for all.
  */
 import { readFileSync } from "node:fs";
-import type { Static, TSchema } from "typebox";
+import { type Static, type TSchema, Type } from "typebox";
 import { Value } from "typebox/value";
+
+/** The fields every component's config.json has: which portal, its name, and where its parts are. */
+export const PORTAL_FIELDS = {
+  portal: Type.Object({ namespace: Type.String({ minLength: 1 }), name: Type.String({ minLength: 1 }) }),
+  displayName: Type.String(),
+  urls: Type.Object({
+    portal: Type.String({ minLength: 1 }),
+    api: Type.String({ minLength: 1 }),
+    auth: Type.String({ minLength: 1 }),
+    gateway: Type.String({ minLength: 1 }),
+  }),
+};
+
+/** The portal's groups: who administers, who approves, and how identity-provider groups map to them. */
+export const GroupsSchema = Type.Object({
+  admin: Type.String({ minLength: 1 }),
+  approver: Type.String({ minLength: 1 }),
+  mappings: Type.Array(Type.Object({ idpGroup: Type.String(), group: Type.String() })),
+});
+
+/** Local (email and password) login as the portal API and the auth server enforce it. */
+export const LocalLoginSchema = Type.Object({
+  enabled: Type.Boolean(),
+  allowSignup: Type.Boolean(),
+  passwordMinLength: Type.Integer({ minimum: 1 }),
+});
 
 /** The configuration (or the key material beside it) is missing or malformed; the message says what to fix. */
 export class ConfigError extends Error {

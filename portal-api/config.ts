@@ -3,29 +3,21 @@
  * (operator/apiportal/components.ts `componentConfig(portal, "portal-api")`) plus the environment.
  */
 import { type Static, Type } from "typebox";
-import { ConfigError, checkConfig, readConfigFile } from "../component/config-file.ts";
+import {
+  ConfigError,
+  checkConfig,
+  GroupsSchema,
+  LocalLoginSchema,
+  PORTAL_FIELDS,
+  readConfigFile,
+} from "../component/config-file.ts";
 
 /** The shape of the portal API's config.json. */
 export const PortalApiConfigSchema = Type.Object({
-  portal: Type.Object({ namespace: Type.String({ minLength: 1 }), name: Type.String({ minLength: 1 }) }),
-  displayName: Type.String(),
-  urls: Type.Object({
-    portal: Type.String({ minLength: 1 }),
-    api: Type.String({ minLength: 1 }),
-    auth: Type.String({ minLength: 1 }),
-    gateway: Type.String({ minLength: 1 }),
-  }),
-  groups: Type.Object({
-    admin: Type.String({ minLength: 1 }),
-    approver: Type.String({ minLength: 1 }),
-    mappings: Type.Array(Type.Object({ idpGroup: Type.String(), group: Type.String() })),
-  }),
+  ...PORTAL_FIELDS,
+  groups: GroupsSchema,
   login: Type.Object({
-    local: Type.Object({
-      enabled: Type.Boolean(),
-      allowSignup: Type.Boolean(),
-      passwordMinLength: Type.Integer({ minimum: 1 }),
-    }),
+    local: LocalLoginSchema,
   }),
   mail: Type.Object({ enabled: Type.Boolean() }),
 });

@@ -7,7 +7,7 @@ import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Static, Type } from "typebox";
-import { ConfigError, checkConfig, readConfigFile } from "../component/config-file.ts";
+import { ConfigError, checkConfig, PORTAL_FIELDS, readConfigFile } from "../component/config-file.ts";
 
 const ContentPageSchema = Type.Object({
   slug: Type.String({ pattern: "^[a-z0-9][a-z0-9-]*$" }),
@@ -18,14 +18,7 @@ const ContentPageSchema = Type.Object({
 
 /** The shape of the portal UI's config.json. */
 export const PortalUiConfigSchema = Type.Object({
-  portal: Type.Object({ namespace: Type.String({ minLength: 1 }), name: Type.String({ minLength: 1 }) }),
-  displayName: Type.String(),
-  urls: Type.Object({
-    portal: Type.String({ minLength: 1 }),
-    api: Type.String({ minLength: 1 }),
-    auth: Type.String({ minLength: 1 }),
-    gateway: Type.String({ minLength: 1 }),
-  }),
+  ...PORTAL_FIELDS,
   branding: Type.Object({
     title: Type.Optional(Type.String()),
     logoUrl: Type.Optional(Type.String()),
