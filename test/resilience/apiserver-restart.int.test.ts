@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type ControlPlane, startControlPlane } from "../../hack/controlplane/controlplane.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { type RestartableApiserver, restartableApiserver } from "./apiserver-restart.ts";
-import { rolloutCounts, rolloutProblems, summarize } from "./invariants.ts";
+import { summarize } from "./invariants.ts";
 import {
   createWorld,
   isHealthy,
@@ -95,18 +95,7 @@ describe("kube-apiserver restarts", () => {
     await world.createSubscriptions(subscriptionNames(AFTER_RESTARTS, "after"));
     await world.allActive(TOTAL, 300_000);
     const converged = Date.now();
-    let problems: string[] = [];
-    await world
-      .eventually(
-        "the read model and Kong agree with the Subscriptions",
-        async () => {
-          problems = rolloutProblems(await world.snapshot());
-          return problems.length === 0;
-        },
-        90_000,
-      )
-      .catch(() => undefined);
-    const counts = rolloutCounts(await world.snapshot());
+    const { problems, counts } = await world.agreement(90_000);
     console.log(
       [
         "kube-apiserver restarts during a rollout:",

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { FaultStatus } from "../kong/faults.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
-import { rolloutCounts, rolloutProblems, summarize } from "./invariants.ts";
+import { summarize } from "./invariants.ts";
 import { createWorld, keysWork, seconds, subscriptionNames, type World } from "./portal-world.ts";
 
 const SUBSCRIPTIONS = 120;
@@ -111,18 +111,7 @@ describe("Kong Admin API faults during a rollout", () => {
     const faultsEnded = Date.now();
     await world.allActive(SUBSCRIPTIONS, 600_000);
     const converged = Date.now();
-    let problems: string[] = [];
-    await world
-      .eventually(
-        "the read model and Kong agree with the Subscriptions",
-        async () => {
-          problems = rolloutProblems(await world.snapshot());
-          return problems.length === 0;
-        },
-        90_000,
-      )
-      .catch(() => undefined);
-    const counts = rolloutCounts(await world.snapshot());
+    const { problems, counts } = await world.agreement(90_000);
     const answered = kong.adminRequests.slice(requestsBefore);
     console.log(
       [

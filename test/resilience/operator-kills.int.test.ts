@@ -22,7 +22,7 @@ import { DEFAULT_TUNING } from "../../operator/notifications/options.ts";
 import { seededRandom } from "../kong/random.ts";
 import { conditionOf, type Json } from "../support/cluster.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
-import { rolloutCounts, rolloutProblems, summarize } from "./invariants.ts";
+import { summarize } from "./invariants.ts";
 import { type ExpectedMail, mailProblems } from "./notification-invariants.ts";
 import {
   APPROVAL_PLAN,
@@ -304,18 +304,7 @@ describe("operator SIGKILLed during a rollout", () => {
     while (approved.size < APPROVALS) await approveBatch(APPROVALS, 300_000);
     await world.allActive(TOTAL, 1_200_000);
     const converged = Date.now();
-    let problems: string[] = [];
-    await world
-      .eventually(
-        "the read model and Kong agree with the Subscriptions",
-        async () => {
-          problems = rolloutProblems(await world.snapshot());
-          return problems.length === 0;
-        },
-        120_000,
-      )
-      .catch(() => undefined);
-    const counts = rolloutCounts(await world.snapshot());
+    const { problems, counts } = await world.agreement(120_000);
     const midRollout = kills.filter((k) => k.active < TOTAL).length;
 
     const { expected, wrong } = expectedMails(await world.kube.listWicked("subscriptions", world.namespace));

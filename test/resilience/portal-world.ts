@@ -16,7 +16,13 @@ import { conditionOf, eventually, type Json } from "../support/cluster.ts";
 import { createNamespace, installCrds, kubectlOk } from "../support/kubectl.ts";
 import { metricValue, type OperatorProcess, startOperatorProcess } from "../support/operator-process.ts";
 import { type SmtpSink, startSmtpSink } from "../support/smtp-sink.ts";
-import type { KongEntity, RolloutSnapshot } from "./invariants.ts";
+import {
+  type KongEntity,
+  type RolloutCounts,
+  type RolloutSnapshot,
+  rolloutCounts,
+  rolloutProblems,
+} from "./invariants.ts";
 import { forEachLimited, type KubeApi, kubeApi } from "./kube-api.ts";
 import type { LedgerFacts } from "./notification-invariants.ts";
 
@@ -106,6 +112,11 @@ export interface World {
   portalCondition(type: string): Promise<Json | undefined>;
   /** Cluster, read model and Kong, as the invariants read them. */
   snapshot(): Promise<RolloutSnapshot>;
+  /**
+   * Waits up to `timeoutMs` until the read model and Kong agree with the Subscriptions; returns what still
+   * disagrees (nothing when they agree), when the wait ended, and the counts then.
+   */
+  agreement(timeoutMs: number): Promise<{ problems: string[]; agreedAt: number; counts: RolloutCounts }>;
   /**
    * Stops the operator, deletes the namespace with everything in it, and stops the servers; writes the logs to
    * $WICKED_TEST_LOGS when set.
@@ -338,6 +349,19 @@ export async function createWorld(opts: WorldOptions): Promise<World> {
           );
         await new Promise((r) => setTimeout(r, 5_000));
       }
+    },
+    async agreement(timeoutMs) {
+      let problems: string[] = [];
+      await poll(
+        "the read model and Kong agree with the Subscriptions",
+        async () => {
+          problems = rolloutProblems(await world.snapshot());
+          return problems.length === 0;
+        },
+        timeoutMs,
+      ).catch(() => undefined);
+      const agreedAt = Date.now();
+      return { problems, agreedAt, counts: rolloutCounts(await world.snapshot()) };
     },
     async portalCondition(type) {
       return conditionOf(await kube.getWicked("apiportals", namespace, PORTAL), type);

@@ -7,7 +7,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { migrations } from "../../db/migrations/index.ts";
 import { type Postgres, startPostgres } from "../support/postgres.ts";
-import { rolloutCounts, rolloutProblems, summarize } from "./invariants.ts";
+import { summarize } from "./invariants.ts";
 import {
   createWorld,
   isHealthy,
@@ -133,19 +133,7 @@ describe("Postgres restarts", () => {
     await keepOperatorRunning();
     await world.allActive(TOTAL, 600_000);
     const converged = Date.now();
-    let problems: string[] = [];
-    await world
-      .eventually(
-        "every Subscription has its read-model row and Kong entities",
-        async () => {
-          problems = rolloutProblems(await world.snapshot());
-          return problems.length === 0;
-        },
-        120_000,
-      )
-      .catch(() => undefined);
-    const rowsConverged = Date.now();
-    const counts = rolloutCounts(await world.snapshot());
+    const { problems, agreedAt: rowsConverged, counts } = await world.agreement(120_000);
 
     const client = new pg.Client({ connectionString: postgres.url });
     await client.connect();
