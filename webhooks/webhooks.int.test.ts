@@ -3,7 +3,7 @@
  * a server on this host with `webhooks.url`) and the certificate it generates; `wicked webhooks` serves that
  * certificate as its own process, authenticated as the chart's webhook ServiceAccount.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "node:tls";
@@ -16,6 +16,7 @@ import {
   serviceAccountKubeconfig,
   startWebhookProcess,
   type WebhookProcess,
+  writeWebhookCertificate,
 } from "../charts/wicked/testing.ts";
 import { freePort } from "../hack/controlplane/controlplane.ts";
 import { SUBSCRIPTION } from "../operator/gvks.ts";
@@ -99,24 +100,6 @@ function labelledNamespace(prefix: string): string {
   return name;
 }
 
-/** Writes the serving certificate the chart generated where the server reads it. */
-function writeCertificate(): string {
-  const secret = JSON.parse(
-    kubectlOk(kubeconfig, [
-      "get",
-      "secret",
-      `${release}-wicked-webhooks-tls`,
-      "-n",
-      releaseNamespace,
-      "-o",
-      "json",
-    ]),
-  );
-  for (const file of ["tls.crt", "tls.key"])
-    writeFileSync(join(certDir, file), Buffer.from(secret.data[file], "base64"));
-  return Buffer.from(secret.data["tls.crt"], "base64").toString();
-}
-
 function install(action: "install" | "upgrade", extra: string[] = []): void {
   helmOk(
     [
@@ -173,7 +156,7 @@ beforeAll(async () => {
   port = await freePort();
   certDir = mkdtempSync(join(tmpdir(), "wicked-webhook-tls-"));
   install("install");
-  writeCertificate();
+  writeWebhookCertificate(kubeconfig, release, releaseNamespace, certDir);
   await startServer();
   ns = labelledNamespace("hooks");
   // The apiserver picks up new webhook configurations within a moment.
@@ -382,7 +365,7 @@ describe("certificates and failure policies", () => {
   it("serves a renewed certificate without a restart", async () => {
     const before = await servedCertificate();
     install("upgrade", ["--set", "webhooks.certificate.extraDNSNames[0]=webhooks.example.com"]);
-    const renewed = writeCertificate();
+    const renewed = writeWebhookCertificate(kubeconfig, release, releaseNamespace, certDir);
     expect(renewed).not.toBe(before);
     await eventually(
       "the server to reload its certificate",

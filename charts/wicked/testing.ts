@@ -317,3 +317,18 @@ export function requestAttributes(method: string, url: string): RequestAttribute
     ...(name ? { name } : {}),
   };
 }
+
+/** Writes the webhook serving certificate a release generated (tls.crt, tls.key) into `dir`; returns tls.crt. */
+export function writeWebhookCertificate(
+  kubeconfig: string,
+  release: string,
+  namespace: string,
+  dir: string,
+): string {
+  const secret = JSON.parse(
+    kubectlOk(kubeconfig, ["get", "secret", `${release}-wicked-webhooks-tls`, "-n", namespace, "-o", "json"]),
+  );
+  for (const file of ["tls.crt", "tls.key"])
+    writeFileSync(join(dir, file), Buffer.from(secret.data[file], "base64"));
+  return Buffer.from(secret.data["tls.crt"], "base64").toString();
+}

@@ -8,7 +8,7 @@
  * message naming the problem and leave nothing stored, and the operator must never see it; generated valid
  * neighbours must be admitted with exactly the warnings the webhooks promise.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
@@ -21,6 +21,7 @@ import {
   serviceAccountKubeconfig,
   startWebhookProcess,
   type WebhookProcess,
+  writeWebhookCertificate,
 } from "../../charts/wicked/testing.ts";
 import { freePort } from "../../hack/controlplane/controlplane.ts";
 import { kubeApi } from "../resilience/kube-api.ts";
@@ -130,25 +131,6 @@ function install(): void {
   );
 }
 
-/** Writes the serving certificate the chart generated into a directory for the webhook process. */
-function certificateDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "wicked-badhooks-tls-"));
-  const secret = JSON.parse(
-    kubectlOk(kubeconfig, [
-      "get",
-      "secret",
-      `${release}-wicked-webhooks-tls`,
-      "-n",
-      releaseNamespace,
-      "-o",
-      "json",
-    ]),
-  );
-  for (const file of ["tls.crt", "tls.key"])
-    writeFileSync(join(dir, file), Buffer.from(secret.data[file], "base64"));
-  return dir;
-}
-
 async function created(plural: string, manifest: Json): Promise<Answer> {
   const answer = await client.create(plural, ns, manifest);
   if (answer.code !== 201)
@@ -183,7 +165,9 @@ beforeAll(async () => {
   port = await freePort();
   install();
   const identity = serviceAccountKubeconfig(kubeconfig, releaseNamespace, `${release}-wicked-webhooks`);
-  server = await startWebhookProcess(identity, certificateDir(), port);
+  const certificateDir = mkdtempSync(join(tmpdir(), "wicked-badhooks-tls-"));
+  writeWebhookCertificate(kubeconfig, release, releaseNamespace, certificateDir);
+  server = await startWebhookProcess(identity, certificateDir, port);
   operator = await starting;
   client = admissionClient(kubeconfig);
   // The apiserver picks up new webhook configurations within a moment.
