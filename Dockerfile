@@ -6,8 +6,8 @@
 # `./x.js`), so the image runs plain `node` with production dependencies only: no tsx (a devDependency), no
 # compile step at start, and a read-only root file system works.
 #
-# Release builds pin the base image by digest: --build-arg NODE_IMAGE=node:20-bookworm-slim@sha256:<digest>.
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Release builds pin the base image by digest: --build-arg NODE_IMAGE=node:24.22.3-trixie-slim@sha256:<digest>.
+ARG NODE_IMAGE=node:24.22.3-trixie-slim
 
 # Production dependencies exactly as locked. Install scripts are not run: no production dependency needs one.
 FROM ${NODE_IMAGE} AS deps

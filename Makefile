@@ -4,6 +4,13 @@ SHELL := /usr/bin/env bash
 .DEFAULT_GOAL := help
 TSX := node_modules/.bin/tsx
 VITEST := node_modules/.bin/vitest
+# Node.js at the version pinned in .node-version (or the machine's own when it is at least that major):
+# hack/node.sh fetches it once into the cache and every recipe finds it first on PATH.
+NODE_BIN := $(shell hack/node.sh)
+ifeq ($(NODE_BIN),)
+$(error hack/node.sh found no Node.js; see its message above)
+endif
+export PATH := $(NODE_BIN):$(PATH)
 
 ##@ General
 .PHONY: help
@@ -15,7 +22,11 @@ node_modules/.package-lock.json: package.json package-lock.json
 	@touch $@
 
 .PHONY: deps
-deps: node_modules/.package-lock.json ## Install the pinned npm dependencies.
+deps: runtime node_modules/.package-lock.json ## Install the pinned npm dependencies.
+
+.PHONY: runtime
+runtime: ## Print the Node.js every target runs on.
+	@echo "Node.js $$(node --version) from $(NODE_BIN)"
 
 ##@ Development
 .PHONY: dev

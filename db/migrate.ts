@@ -1,12 +1,11 @@
+import { type Kysely, sql } from "kysely";
 import {
-  type Kysely,
   type Migration,
   type MigrationResult,
   type MigrationResultSet,
   Migrator,
   NO_MIGRATIONS,
-  sql,
-} from "kysely";
+} from "kysely/migration";
 import { migrations as releasedMigrations, type SchemaMigration } from "./migrations/index.ts";
 
 // Migrations run through kysely's Migrator: one Postgres transaction per run (so a failed run leaves the
