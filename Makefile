@@ -55,6 +55,18 @@ controlplane-up: deps controlplane ## Start a local control plane in .dev/contro
 controlplane-down: deps ## Stop the local control plane.
 	@$(TSX) hack/controlplane/cli.ts down
 
+.PHONY: node
+node: ## Build (once, cached by version) the node: kubelet, kube-scheduler, kube-proxy, CoreDNS and crictl.
+	@hack/cluster/build.sh >/dev/null
+
+.PHONY: cluster-up
+cluster-up: deps controlplane node ## Start a real single-node cluster (root; containerd, runc, CNI from Debian) in .dev/cluster; prints its kubeconfig.
+	@$(TSX) hack/cluster/cli.ts up
+
+.PHONY: cluster-down
+cluster-down: deps ## Stop the single-node cluster and remove what it left on the machine.
+	@$(TSX) hack/cluster/cli.ts down
+
 .PHONY: chart
 chart: deps controlplane ## Lint the Helm chart (pinned helm) and package it into dist/.
 	hack/helm.sh package
@@ -85,6 +97,10 @@ test-integration: deps controlplane ## Integration tests against a real control 
 .PHONY: test-rbac
 test-rbac: deps controlplane ## The operator's integration suite again, authenticated as the chart's ServiceAccount (RBAC audit).
 	WICKED_RBAC_SUITE=1 $(VITEST) run --project integration charts/wicked/operator-rbac.int.test.ts
+
+.PHONY: test-node
+test-node: deps controlplane node ## wicked on a real node: image built with podman, chart installed, journey through the pods (root; NODE_KUBECONFIG for another cluster).
+	$(VITEST) run --project node
 
 .PHONY: test-resilience
 test-resilience: deps controlplane ## Resilience suite: operator kills, Kong faults, Postgres and apiserver restarts (bounded).

@@ -35,6 +35,17 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        test: {
+          // wicked installed with Helm on a real node (hack/cluster), as users run it.
+          name: "node",
+          include: ["test/e2e/node/**/*.node.test.ts"],
+          globalSetup: ["test/e2e/node/global-setup.ts"],
+          testTimeout: 900_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import YAML from "yaml";
 import { binaries, freePort, pinnedVersions } from "../../hack/controlplane/controlplane.ts";
 import { startTestProcess } from "../../test/support/child-process.ts";
-import { kubectlOk } from "../../test/support/kubectl.ts";
+import { kubectlOk, runAsync } from "../../test/support/kubectl.ts";
 
 /** The chart's directory, relative to the repository root (where tests run). */
 export const CHART = "charts/wicked";
@@ -28,6 +28,16 @@ export interface CommandResult {
 
 let bin: string | undefined;
 
+function helmEnv(kubeconfig?: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    ...(kubeconfig ? { KUBECONFIG: kubeconfig } : {}),
+    HELM_CACHE_HOME: helmHome("cache"),
+    HELM_CONFIG_HOME: helmHome("config"),
+    HELM_DATA_HOME: helmHome("data"),
+  };
+}
+
 /** Runs the pinned helm (against `kubeconfig` when given). */
 export function helm(args: string[], kubeconfig?: string): CommandResult {
   bin ??= binaries();
@@ -35,15 +45,17 @@ export function helm(args: string[], kubeconfig?: string): CommandResult {
     encoding: "utf8",
     timeout: 180_000,
     maxBuffer: 64 * 1024 * 1024,
-    env: {
-      ...process.env,
-      ...(kubeconfig ? { KUBECONFIG: kubeconfig } : {}),
-      HELM_CACHE_HOME: helmHome("cache"),
-      HELM_CONFIG_HOME: helmHome("config"),
-      HELM_DATA_HOME: helmHome("data"),
-    },
+    env: helmEnv(kubeconfig),
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Like helmOk, without blocking the event loop (for `--wait` while the test process serves). */
+export async function helmAsyncOk(args: string[], kubeconfig: string, timeoutMs = 900_000): Promise<string> {
+  bin ??= binaries();
+  const r = await runAsync(join(bin, "helm"), args, { timeoutMs, env: helmEnv(kubeconfig) });
+  if (r.code !== 0) throw new Error(`helm ${args.join(" ")} failed: ${r.stderr || r.stdout}`);
+  return r.stdout;
 }
 
 let home: string | undefined;

@@ -21,40 +21,12 @@ trap 'rm -rf "$work"' EXIT
 export CGO_ENABLED=0 GOFLAGS=-mod=mod
 log() { echo "build.sh: $*" >&2; }
 
-# kube-apiserver, kube-controller-manager and kubectl: k8s.io/kubernetes requires its staging modules at
-# v0.0.0 through local replace directives, so a wrapper module replaces each with its published v0.Y.Z.
+# shellcheck source=kubernetes-module.sh
+. "$here/kubernetes-module.sh"
 build_kubernetes() {
-  local minor staging_version mod
-  minor=$(echo "$KUBERNETES_VERSION" | cut -d. -f2)
-  staging_version="v0.${KUBERNETES_VERSION#v1.}"
-  mkdir -p "$work/k8s" && cd "$work/k8s"
-  go mod init wicked.dev/hack/kubernetes >/dev/null 2>&1
-  mod=$(go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
-  go mod edit -require="k8s.io/kubernetes@$KUBERNETES_VERSION"
-  grep -oE '^\s*k8s\.io/[a-z0-9-]+ => \./staging/' "$mod" | awk '{print $1}' | while read -r m; do
-    go mod edit -replace="$m=$m@$staging_version"
-  done
-  cat > tools.go <<'GO'
-//go:build tools
-
-package tools
-
-import (
-	_ "k8s.io/kubernetes/cmd/kube-apiserver"
-	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
-	_ "k8s.io/kubernetes/cmd/kubectl"
-)
-GO
-  log "resolving k8s.io/kubernetes@$KUBERNETES_VERSION"
-  go mod tidy >&2
-  local v=k8s.io/component-base/version cv=k8s.io/client-go/pkg/version flags=""
-  for pkg in $v $cv; do
-    flags+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
-  done
+  kubernetes_module "$work/k8s" "$KUBERNETES_VERSION" kube-apiserver kube-controller-manager kubectl
   for cmd in kube-apiserver kube-controller-manager kubectl; do
-    log "building $cmd $KUBERNETES_VERSION (a cold build takes 10-20 minutes)"
-    go build -trimpath -ldflags "-s -w $flags" -o "$bin/$cmd.tmp" "k8s.io/kubernetes/cmd/$cmd" >&2
-    mv "$bin/$cmd.tmp" "$bin/$cmd"
+    kubernetes_build "$KUBERNETES_VERSION" "$bin/$cmd" "$cmd"
   done
 }
 

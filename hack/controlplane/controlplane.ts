@@ -47,6 +47,36 @@ export interface StartOptions {
   dir?: string;
   /** Keep running after this process exits (for `make controlplane-up`). */
   detached?: boolean;
+  /** Serve a real node (hack/cluster) instead of only the tests on loopback. */
+  node?: NodeMode;
+}
+
+/**
+ * How the control plane differs when a kubelet joins it: pods must reach the apiserver (through the
+ * `kubernetes` Service), so it listens on a node address instead of loopback; Pods get service account
+ * tokens (the ServiceAccount admission plugin, the root CA published by the controller-manager); the node
+ * components authenticate as their own users (the kubelet through the Node authorizer); and the
+ * controller-manager runs every default controller (deployments, replica sets, endpoint slices, jobs, …).
+ */
+export interface NodeMode {
+  /** A local address reachable from pods: the apiserver binds and advertises it. */
+  address: string;
+  /** The Service cluster IP range; its first address is the `kubernetes` Service. */
+  serviceCidr: string;
+  /** The node's name: its kubelet authenticates as system:node:<name>. */
+  nodeName: string;
+}
+
+/** Kubeconfigs of the node components, written into the control plane's directory in node mode. */
+export const NODE_COMPONENT_USERS = {
+  kubelet: (nodeName: string) => ({ user: `system:node:${nodeName}`, groups: "system:nodes" }),
+  "kube-proxy": () => ({ user: "system:kube-proxy", groups: "" }),
+  "kube-scheduler": () => ({ user: "system:kube-scheduler", groups: "" }),
+} as const;
+
+/** Where the kubeconfig of a node component is, in node mode. */
+export function nodeComponentKubeconfig(dir: string, component: keyof typeof NODE_COMPONENT_USERS): string {
+  return join(dir, `${component}.kubeconfig`);
 }
 
 /** Reads the pinned versions from versions.env. */
@@ -106,7 +136,7 @@ export function renderKubeconfig(
   );
 }
 
-function startProcess(bin: string, args: string[], logFile: string, detached: boolean): ChildProcess {
+export function startProcess(bin: string, args: string[], logFile: string, detached: boolean): ChildProcess {
   const log = openSync(logFile, "a");
   const child = spawn(bin, args, { stdio: ["ignore", log, log], detached });
   closeSync(log);
@@ -127,7 +157,7 @@ ${dir ? `rm -rf '${dir}'` : ""}`;
   return child;
 }
 
-function logTail(file: string): string {
+export function logTail(file: string): string {
   try {
     return readFileSync(file, "utf8").split("\n").slice(-15).join("\n");
   } catch {
@@ -151,7 +181,7 @@ async function httpsStatus(url: string, token: string): Promise<number> {
   });
 }
 
-async function waitUntil(
+export async function waitUntil(
   what: string,
   check: () => Promise<boolean>,
   child: ChildProcess,
@@ -170,7 +200,7 @@ async function waitUntil(
   );
 }
 
-async function stopProcess(child: ChildProcess, timeoutMs = 10_000): Promise<void> {
+export async function stopProcess(child: ChildProcess, timeoutMs = 10_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   child.kill("SIGTERM");
@@ -185,16 +215,28 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), "wicked-controlplane-"));
   const detached = options.detached ?? false;
   mkdirSync(dir, { recursive: true });
+  const node = options.node;
   const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
   const adminToken = randomBytes(24).toString("hex");
   const userToken = randomBytes(24).toString("hex");
+  const componentTokens = node
+    ? Object.entries(NODE_COMPONENT_USERS).map(([component, who]) => ({
+        component: component as keyof typeof NODE_COMPONENT_USERS,
+        ...who(node.nodeName),
+        token: randomBytes(24).toString("hex"),
+      }))
+    : [];
   const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
   writeFileSync(join(dir, "service-account.key"), privateKey.export({ type: "pkcs8", format: "pem" }), {
     mode: 0o600,
   });
   writeFileSync(
     join(dir, "tokens.csv"),
-    `${adminToken},wicked-admin,wicked-admin,"system:masters"\n${userToken},${PLAIN_USER},jane,"wicked:developers"\n`,
+    [
+      `${adminToken},wicked-admin,wicked-admin,"system:masters"`,
+      `${userToken},${PLAIN_USER},jane,"wicked:developers"`,
+      ...componentTokens.map((c) => `${c.token},${c.user},${c.user},"${c.groups}"`),
+    ].join("\n") + "\n",
     { mode: 0o600 },
   );
   const children: ChildProcess[] = [];
@@ -233,7 +275,8 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
       30_000,
     );
 
-    const server = `https://127.0.0.1:${apiPort}`;
+    const address = node?.address ?? "127.0.0.1";
+    const server = `https://${address}:${apiPort}`;
     const apiLog = join(dir, "kube-apiserver.log");
     const key = join(dir, "service-account.key");
     const apiserver = startProcess(
@@ -242,11 +285,17 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
         `--etcd-servers=${etcdUrl}`,
         `--cert-dir=${join(dir, "certs")}`,
         `--secure-port=${apiPort}`,
-        "--bind-address=127.0.0.1",
-        "--advertise-address=127.0.0.1",
-        "--service-cluster-ip-range=10.0.0.0/24",
-        "--disable-admission-plugins=ServiceAccount",
-        "--authorization-mode=RBAC",
+        `--bind-address=${address}`,
+        `--advertise-address=${address}`,
+        `--service-cluster-ip-range=${node?.serviceCidr ?? "10.0.0.0/24"}`,
+        ...(node
+          ? [
+              "--authorization-mode=Node,RBAC",
+              "--enable-admission-plugins=NodeRestriction",
+              // The node's name is not in any DNS the apiserver asks; its address is.
+              "--kubelet-preferred-address-types=InternalIP",
+            ]
+          : ["--disable-admission-plugins=ServiceAccount", "--authorization-mode=RBAC"]),
         `--token-auth-file=${join(dir, "tokens.csv")}`,
         `--service-account-issuer=${server}`,
         `--service-account-key-file=${key}`,
@@ -282,13 +331,21 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
       renderKubeconfig(server, caData, [{ name: "wicked-user", token: userToken }]),
       { mode: 0o600 },
     );
+    for (const c of componentTokens)
+      writeFileSync(
+        nodeComponentKubeconfig(dir, c.component),
+        renderKubeconfig(server, caData, [{ name: c.user, token: c.token }]),
+        { mode: 0o600 },
+      );
 
     const kcmLog = join(dir, "kube-controller-manager.log");
     const kcm = startProcess(
       join(bin, "kube-controller-manager"),
       [
         `--kubeconfig=${kubeconfig}`,
-        "--controllers=garbage-collector-controller,namespace-controller,serviceaccount-controller",
+        ...(node
+          ? ["--controllers=*", `--root-ca-file=${join(dir, "certs", "apiserver.crt")}`]
+          : ["--controllers=garbage-collector-controller,namespace-controller,serviceaccount-controller"]),
         "--leader-elect=false",
         `--service-account-private-key-file=${key}`,
         "--use-service-account-credentials=false",
@@ -320,7 +377,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
 /** Where a detached control plane is and how to reach it, as saved in its state.json. */
 export type DetachedControlPlane = Pick<ControlPlane, "kubeconfig" | "userKubeconfig" | "server" | "pids">;
 
-function alive(pid: number): boolean {
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -334,14 +391,17 @@ function readState(dir: string): DetachedControlPlane | undefined {
   return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as DetachedControlPlane) : undefined;
 }
 
+/** Stops a process that is not our child: SIGTERM, then SIGKILL after `timeoutMs`. */
+export async function stopPid(pid: number, timeoutMs = 10_000): Promise<void> {
+  if (!alive(pid)) return;
+  process.kill(pid, "SIGTERM");
+  for (let i = 0; i < timeoutMs / 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  if (alive(pid)) process.kill(pid, "SIGKILL");
+}
+
 /** Stops the control plane kept in dir by ensureDetachedControlPlane and removes dir. */
 export async function stopDetachedControlPlane(dir: string): Promise<void> {
-  for (const pid of [...(readState(dir)?.pids ?? [])].reverse()) {
-    if (!alive(pid)) continue;
-    process.kill(pid, "SIGTERM");
-    for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
-    if (alive(pid)) process.kill(pid, "SIGKILL");
-  }
+  for (const pid of [...(readState(dir)?.pids ?? [])].reverse()) await stopPid(pid);
   rmSync(dir, { recursive: true, force: true });
 }
 

@@ -19,8 +19,11 @@ export const VIEWPORTS = {
   phone: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 },
 } as const;
 
-/** Starts headless Chromium; throws with the install command when it is missing. */
-export async function launchBrowser(): Promise<Browser> {
+/**
+ * Starts headless Chromium; throws with the install command when it is missing. `hosts` maps host names to
+ * addresses (Chromium's host resolver rules), for URLs whose names only a cluster's DNS knows.
+ */
+export async function launchBrowser(hosts: Record<string, string> = {}): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(
       `Chromium is not installed at ${CHROMIUM}; install it with \`apt-get install -y chromium\`.`,
@@ -37,6 +40,13 @@ export async function launchBrowser(): Promise<Browser> {
       "--no-first-run",
       "--disable-component-update",
       "--disable-sync",
+      ...(Object.keys(hosts).length > 0
+        ? [
+            `--host-resolver-rules=${Object.entries(hosts)
+              .map(([name, address]) => `MAP ${name} ${address}`)
+              .join(", ")}`,
+          ]
+        : []),
     ],
   });
 }

@@ -36,13 +36,13 @@ export interface ChatSink {
 }
 
 /** Starts a sink on a free port. */
-export async function startChatSink(): Promise<ChatSink> {
+export async function startChatSink(host = "127.0.0.1"): Promise<ChatSink> {
   let server: Server | undefined;
   const sockets = new Set<Socket>();
   let port = 0;
   const sink: ChatSink = {
     port: 0,
-    url: (path) => `http://127.0.0.1:${port}${path.startsWith("/") ? path : `/${path}`}`,
+    url: (path) => `http://${host}:${port}${path.startsWith("/") ? path : `/${path}`}`,
     posts: [],
     failures: 0,
     failWith: undefined,
@@ -90,7 +90,7 @@ export async function startChatSink(): Promise<ChatSink> {
       });
       await new Promise<void>((resolve, reject) => {
         s.once("error", reject);
-        s.listen(port, "127.0.0.1", () => resolve());
+        s.listen(port, host, () => resolve());
       });
       server = s;
       port = (s.address() as AddressInfo).port;

@@ -1,5 +1,5 @@
 /** Runs the pinned kubectl against the cluster under test. */
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import YAML from "yaml";
@@ -54,4 +54,56 @@ export function createNamespace(kubeconfig: string, prefix: string): string {
   const name = `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
   kubectlOk(kubeconfig, ["create", "namespace", name]);
   return name;
+}
+
+/**
+ * Runs a command without blocking the event loop: tests that host the Kong test double or the sinks in
+ * their own process must keep answering while kubectl or helm runs.
+ */
+export function runAsync(
+  bin: string,
+  args: string[],
+  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; input?: string } = {},
+): Promise<KubectlResult> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      bin,
+      args,
+      {
+        encoding: "utf8",
+        timeout: options.timeoutMs ?? 600_000,
+        maxBuffer: 64 * 1024 * 1024,
+        env: options.env ?? process.env,
+      },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+    if (options.input !== undefined) child.stdin?.end(options.input);
+  });
+}
+
+/** Runs the pinned kubectl without blocking the event loop. */
+export function kubectlAsync(
+  kubeconfig: string,
+  args: string[],
+  timeoutMs = 600_000,
+  input?: string,
+): Promise<KubectlResult> {
+  binDir ??= binaries();
+  return runAsync(join(binDir, "kubectl"), [`--kubeconfig=${kubeconfig}`, ...args], { timeoutMs, input });
+}
+
+/** Like kubectlAsync, but throws with kubectl's message when it fails. */
+export async function kubectlAsyncOk(
+  kubeconfig: string,
+  args: string[],
+  timeoutMs?: number,
+  input?: string,
+): Promise<string> {
+  const result = await kubectlAsync(kubeconfig, args, timeoutMs, input);
+  if (result.code !== 0)
+    throw new Error(`kubectl ${args.join(" ")} failed (${result.code}): ${result.stderr || result.stdout}`);
+  return result.stdout;
 }

@@ -33,7 +33,7 @@ export interface Hold {
 /** A running sink. */
 export interface SmtpSink {
   port: number;
-  /** `smtp://user:password@127.0.0.1:port`. */
+  /** `smtp://user:password@<host>:port`. */
   url: string;
   /** Every accepted message, in order. */
   messages: ReceivedMail[];
@@ -56,6 +56,8 @@ export interface SmtpSinkOptions {
   user?: string;
   password?: string;
   port?: number;
+  /** Address to listen on (and to put in the URL); 127.0.0.1 by default. */
+  host?: string;
 }
 
 function decodeQuotedPrintable(input: string): Buffer {
@@ -167,6 +169,7 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
   };
   let server: SMTPServer | undefined;
   let port = opts.port ?? 0;
+  const host = opts.host ?? "127.0.0.1";
 
   const waitAt = async (stage: "mail" | "data"): Promise<void> => {
     const hold = holds[stage].shift();
@@ -234,7 +237,7 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
       });
       await new Promise<void>((resolve, reject) => {
         s.once("error", reject);
-        s.listen(port, "127.0.0.1", () => {
+        s.listen(port, host, () => {
           s.off("error", reject);
           resolve();
         });
@@ -245,7 +248,7 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
       server = s;
       port = (s.server.address() as AddressInfo).port;
       sink.port = port;
-      sink.url = `smtp://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}`;
+      sink.url = `smtp://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${port}`;
     },
     async stop() {
       const s = server;

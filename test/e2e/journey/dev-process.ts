@@ -1,11 +1,8 @@
 /**
  * `wicked dev` (hack/dev.ts) as a child process, as a person runs it: the test waits for its readiness line
- * and reads the URLs from its banner. Also kubectl without blocking: the test process hosts the Kong test
- * double and the mail and chat sinks, which must keep answering while kubectl runs. For tests only.
+ * and reads the URLs from its banner. For tests only.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { join } from "node:path";
-import { binaries } from "../../../hack/controlplane/controlplane.ts";
+import { type ChildProcess, spawn } from "node:child_process";
 
 /** The line hack/dev.ts prints once everything serves. */
 export const READY_LINE = "wicked dev is running.";
@@ -85,46 +82,4 @@ export async function startDevProcess(env: Record<string, string>, timeoutMs = 4
     output,
     stop,
   };
-}
-
-/** What kubectl printed and how it exited. */
-export interface KubectlOutput {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-let binDir: string | undefined;
-
-/** Runs the pinned kubectl without blocking the event loop. */
-export function kubectlAsync(
-  kubeconfig: string,
-  args: string[],
-  timeoutMs = 600_000,
-): Promise<KubectlOutput> {
-  binDir ??= binaries();
-  const bin = join(binDir, "kubectl");
-  return new Promise((resolve) => {
-    execFile(
-      bin,
-      [`--kubeconfig=${kubeconfig}`, ...args],
-      { encoding: "utf8", timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
-
-/** Like kubectlAsync, but throws with kubectl's message when it fails. */
-export async function kubectlAsyncOk(
-  kubeconfig: string,
-  args: string[],
-  timeoutMs?: number,
-): Promise<string> {
-  const result = await kubectlAsync(kubeconfig, args, timeoutMs);
-  if (result.code !== 0)
-    throw new Error(`kubectl ${args.join(" ")} failed (${result.code}): ${result.stderr || result.stdout}`);
-  return result.stdout;
 }

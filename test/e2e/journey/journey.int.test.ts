@@ -28,7 +28,8 @@ import { eventually } from "../../support/cluster.ts";
 import { createTestDatabase, type TestDatabase } from "../../support/database.ts";
 import { logIn, showKey } from "../../support/portal-pages.ts";
 import { type ReceivedMail, type SmtpSink, startSmtpSink } from "../../support/smtp-sink.ts";
-import { type DevProcess, kubectlAsync, kubectlAsyncOk, startDevProcess } from "./dev-process.ts";
+import { kubectlAsync, kubectlAsyncOk } from "../../support/kubectl.ts";
+import { type DevProcess, startDevProcess } from "./dev-process.ts";
 
 const ARTIFACTS = join("test-results", "e2e-journey");
 const PASSWORD = "correct horse battery staple";
