@@ -82,8 +82,12 @@ export async function createAuthServer(deps: AuthServerDeps): Promise<AuthServer
   await app.register(helmet, {
     contentSecurityPolicy: {
       useDefaults: true,
-      // The provider's form_post and logout pages submit forms to the clients' redirect URIs.
-      directives: { "form-action": null },
+      // The provider's form_post and logout pages submit forms to the clients' redirect URIs. An http issuer
+      // (inside a cluster, behind no TLS) must not make browsers upgrade its own form posts to https.
+      directives: {
+        "form-action": null,
+        "upgrade-insecure-requests": issuer.startsWith("https:") ? [] : null,
+      },
     },
     hsts: issuer.startsWith("https:"),
   });

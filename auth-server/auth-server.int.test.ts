@@ -562,6 +562,21 @@ describe("the interaction pages", () => {
     for (const cookie of cookies) expect(cookie.toLowerCase()).toMatch(/samesite=lax/);
   });
 
+  it("lets a browser post the login form back over http when the issuer is http (no upgrade-insecure-requests)", async () => {
+    expect(stack.urls.auth.startsWith("http:")).toBe(true);
+    const browser = new Browser();
+    const start = await browser.request(
+      `${stack.urls.auth}/auth?${new URLSearchParams({ client_id: stack.portalUi.clientId, response_type: "code", redirect_uri: stack.portalUi.redirectUri, scope: "openid", code_challenge: pkce().challenge, code_challenge_method: "S256" })}`,
+    );
+    const loginPage = await browser.request(
+      new URL(start.headers.get("location") ?? "", stack.urls.auth).toString(),
+    );
+    expect(loginPage.status).toBe(200);
+    const csp = loginPage.headers.get("content-security-policy") ?? "";
+    expect(csp).toContain("default-src");
+    expect(csp).not.toContain("upgrade-insecure-requests");
+  });
+
   it("throttles login attempts per client address and email (429)", async () => {
     const browser = new Browser();
     const { page } = await stack.authorize(browser);
