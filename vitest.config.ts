@@ -44,6 +44,8 @@ export default defineConfig({
           testTimeout: 900_000,
           hookTimeout: 300_000,
           fileParallelism: false,
+          // Its steps build on each other: after the first failure the rest would only repeat it.
+          bail: 1,
         },
       },
     ],

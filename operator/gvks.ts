@@ -27,6 +27,20 @@ export const CONFIGMAP: GroupVersionKind = {
 };
 /** v1 Secret. */
 export const SECRET: GroupVersionKind = { group: "", version: "v1", kind: "Secret", plural: "secrets" };
+/** v1 ServiceAccount. */
+export const SERVICEACCOUNT: GroupVersionKind = {
+  group: "",
+  version: "v1",
+  kind: "ServiceAccount",
+  plural: "serviceaccounts",
+};
+/** rbac.authorization.k8s.io/v1 RoleBinding. */
+export const ROLEBINDING: GroupVersionKind = {
+  group: "rbac.authorization.k8s.io",
+  version: "v1",
+  kind: "RoleBinding",
+  plural: "rolebindings",
+};
 /** batch/v1 Job. */
 export const JOB: GroupVersionKind = { group: "batch", version: "v1", kind: "Job", plural: "jobs" };
 /** wicked.dev Api. */

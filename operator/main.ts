@@ -4,6 +4,7 @@
 import { hostname } from "node:os";
 import { KubeConfig } from "@kubernetes/client-node";
 import pino from "pino";
+import type { ComponentClusterRoles } from "./apiportal/components.ts";
 import { PortalDatabases } from "./apiportal/database.ts";
 import { apiController } from "./controllers/api.controller.ts";
 import { apiClientController } from "./controllers/apiclient.controller.ts";
@@ -40,6 +41,11 @@ export interface OperatorConfig {
   gatewayResyncSeconds: number;
   /** WICKED_WATCH_NAMESPACE: reconcile only this namespace (a Role suffices); all namespaces when unset. */
   watchNamespace?: string;
+  /**
+   * WICKED_PORTAL_API_CLUSTERROLE and WICKED_AUTH_SERVER_CLUSTERROLE: the ClusterRoles (shipped by the chart)
+   * that each portal binds to its portal API's and auth server's ServiceAccounts; default wicked-<component>.
+   */
+  clusterRoles: ComponentClusterRoles;
 }
 
 /** Reads the operator's configuration from the environment. */
@@ -55,6 +61,10 @@ export function operatorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Ope
     resyncSeconds: Number(env.WICKED_RESYNC_SECONDS ?? 300),
     gatewayResyncSeconds: Number(env.WICKED_GATEWAY_RESYNC_SECONDS ?? 60),
     ...(env.WICKED_WATCH_NAMESPACE ? { watchNamespace: env.WICKED_WATCH_NAMESPACE } : {}),
+    clusterRoles: {
+      "portal-api": env.WICKED_PORTAL_API_CLUSTERROLE ?? "wicked-portal-api",
+      "auth-server": env.WICKED_AUTH_SERVER_CLUSTERROLE ?? "wicked-auth-server",
+    },
   };
 }
 
@@ -68,7 +78,11 @@ export async function startOperator(
   });
   const kubeConfig = new KubeConfig();
   if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
-  else kubeConfig.loadFromCluster();
+  else if (process.env.KUBERNETES_SERVICE_HOST) kubeConfig.loadFromCluster();
+  else
+    throw new Error(
+      "No Kubernetes API to talk to: set KUBECONFIG, or run the operator in a pod (in-cluster service account)",
+    );
   const databases = new PortalDatabases();
   const notifications = defaultNotificationDeps({
     databases,
@@ -86,6 +100,7 @@ export async function startOperator(
       apiPortalController({
         databases,
         defaultImage: config.image,
+        clusterRoles: config.clusterRoles,
         resyncPeriodMs: config.resyncSeconds * 1000,
       }),
       apiController({ databases }),

@@ -16,6 +16,7 @@ function samplePortal(): ApiPortal {
 const options = {
   defaultImage: "ghcr.io/wicked-dev/wicked:0.1.0",
   secrets: { session: { name: "p-session", hash: "s1" }, signing: { name: "p-signing-keys", hash: "k1" } },
+  clusterRoles: { "portal-api": "wicked-portal-api", "auth-server": "wicked-auth-server" },
 };
 
 const hashes = (portal: ApiPortal, opts = options) =>
@@ -60,6 +61,27 @@ describe("renderComponents", () => {
     expect(api?.deployment.spec?.template.spec?.containers[0]?.resources?.limits).toEqual({
       memory: "256Mi",
     });
+  });
+
+  it("gives the portal API and the auth server ServiceAccounts bound to their ClusterRoles, and the UI no token", () => {
+    const rendered = renderComponents(samplePortal(), options);
+    const pod = (name: string) => rendered.find((c) => c.component === name)?.deployment.spec?.template.spec;
+    expect(pod("portal-ui")).toMatchObject({ automountServiceAccountToken: false });
+    expect(pod("portal-ui")?.serviceAccountName).toBeUndefined();
+    for (const name of ["portal-api", "auth-server"] as const) {
+      const c = rendered.find((r) => r.component === name);
+      expect(pod(name)).toMatchObject({
+        serviceAccountName: `developer-portal-${name}`,
+        automountServiceAccountToken: true,
+      });
+      expect(c?.serviceAccount?.metadata?.name).toBe(`developer-portal-${name}`);
+      expect(c?.roleBinding).toMatchObject({
+        metadata: { name: `developer-portal-${name}`, namespace: "shop" },
+        roleRef: { kind: "ClusterRole", name: `wicked-${name}` },
+        subjects: [{ kind: "ServiceAccount", name: `developer-portal-${name}`, namespace: "shop" }],
+      });
+    }
+    expect(rendered.find((c) => c.component === "portal-ui")?.roleBinding).toBeUndefined();
   });
 
   it("mounts the signing keys only into the auth server", () => {

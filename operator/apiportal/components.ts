@@ -4,14 +4,29 @@
  * template carries a hash of that config, so a spec change rolls exactly the components it concerns.
  */
 import { createHash } from "node:crypto";
-import type { V1ConfigMap, V1Deployment, V1Service } from "@kubernetes/client-node";
+import type {
+  V1ConfigMap,
+  V1Deployment,
+  V1RoleBinding,
+  V1Service,
+  V1ServiceAccount,
+} from "@kubernetes/client-node";
 import type { ApiPortal, ComponentSpec } from "../../api/v1alpha1/index.ts";
 
-/** The portal's components: name, CLI command and port. */
+/**
+ * The portal's components: name, CLI command, port, and whether it talks to the Kubernetes API (then it runs
+ * as a ServiceAccount of its own, bound in the portal's namespace to the ClusterRole the chart ships for it).
+ */
 export const COMPONENTS = [
-  { name: "portal-ui", port: 3000, specKey: "portalUi", secrets: ["session"] },
-  { name: "portal-api", port: 3001, specKey: "portalApi", secrets: ["session"] },
-  { name: "auth-server", port: 3010, specKey: "authServer", secrets: ["session", "signing"] },
+  { name: "portal-ui", port: 3000, specKey: "portalUi", secrets: ["session"], kubeAccess: false },
+  { name: "portal-api", port: 3001, specKey: "portalApi", secrets: ["session"], kubeAccess: true },
+  {
+    name: "auth-server",
+    port: 3010,
+    specKey: "authServer",
+    secrets: ["session", "signing"],
+    kubeAccess: true,
+  },
 ] as const;
 
 /** One of the portal's components. */
@@ -30,7 +45,12 @@ export interface RenderOptions {
   defaultImage: string;
   /** The portal's generated Secrets (see secrets.ts): name, and a hash of the data so that rotation rolls. */
   secrets: Record<GeneratedSecret, { name: string; hash: string }>;
+  /** The ClusterRole each component with Kubernetes access is bound to (the chart's `<release>-<component>`). */
+  clusterRoles: ComponentClusterRoles;
 }
+
+/** ClusterRole names of the components that talk to the Kubernetes API. */
+export type ComponentClusterRoles = Record<"portal-api" | "auth-server", string>;
 
 /** The generated Secrets: session keys (UI, API, auth server) and token signing keys (auth server only). */
 export type GeneratedSecret = "session" | "signing";
@@ -41,6 +61,9 @@ export interface ComponentObjects {
   configMap: V1ConfigMap;
   deployment: V1Deployment;
   service: V1Service;
+  /** For a component with Kubernetes access: its ServiceAccount and the RoleBinding of its ClusterRole. */
+  serviceAccount?: V1ServiceAccount;
+  roleBinding?: V1RoleBinding;
 }
 
 /** Name of a child object of a portal. */
@@ -186,7 +209,9 @@ export function renderComponent(
       template: {
         metadata: { labels, annotations: { [CONFIG_HASH_ANNOTATION]: configHash } },
         spec: {
-          automountServiceAccountToken: false,
+          ...(component.kubeAccess
+            ? { serviceAccountName: name, automountServiceAccountToken: true }
+            : { automountServiceAccountToken: false }),
           securityContext: {
             runAsNonRoot: true,
             runAsUser: 10001,
@@ -258,7 +283,37 @@ export function renderComponent(
       ports: [{ name: "http", port: component.port, targetPort: "http", protocol: "TCP" }],
     },
   };
-  return { component: component.name, configMap, deployment, service };
+  return {
+    component: component.name,
+    configMap,
+    deployment,
+    service,
+    ...(component.kubeAccess ? renderAccess(portal, component.name, options.clusterRoles[component.name]) : {}),
+  };
+}
+
+/** A component's ServiceAccount, and the RoleBinding that grants it its ClusterRole in the portal's namespace. */
+function renderAccess(
+  portal: ApiPortal,
+  component: keyof ComponentClusterRoles,
+  clusterRole: string,
+): Pick<ComponentObjects, "serviceAccount" | "roleBinding"> {
+  const name = childName(portal, component);
+  return {
+    serviceAccount: {
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: childMetadata(portal, name, component),
+      automountServiceAccountToken: false,
+    },
+    roleBinding: {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: childMetadata(portal, name, component),
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: clusterRole },
+      subjects: [{ kind: "ServiceAccount", name, namespace: portal.metadata.namespace }],
+    },
+  };
 }
 
 /** Renders every component of a portal. */

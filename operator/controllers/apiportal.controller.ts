@@ -7,7 +7,12 @@
 import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
 import type { V1Deployment, V1Secret } from "@kubernetes/client-node";
 import type { ApiPortal, SecretKeyReference } from "../../api/v1alpha1/index.ts";
-import { childName, portalUrls, renderComponents } from "../apiportal/components.ts";
+import {
+  type ComponentClusterRoles,
+  childName,
+  portalUrls,
+  renderComponents,
+} from "../apiportal/components.ts";
 import type { PortalDatabases } from "../apiportal/database.ts";
 import { probeGateway } from "../apiportal/gateway.ts";
 import {
@@ -19,7 +24,15 @@ import {
 } from "../apiportal/secrets.ts";
 import { ConditionType, computeStatus, type Observation, Reason } from "../apiportal/status.ts";
 import { currentObject, ensure } from "../ensure.ts";
-import { APIPORTAL, CONFIGMAP, DEPLOYMENT, SECRET, SERVICE } from "../gvks.ts";
+import {
+  APIPORTAL,
+  CONFIGMAP,
+  DEPLOYMENT,
+  ROLEBINDING,
+  SECRET,
+  SERVICE,
+  SERVICEACCOUNT,
+} from "../gvks.ts";
 import { KongAdminClient } from "../kong/admin-client.ts";
 import { MANAGED_TAG, portalTag } from "../kong/tags.ts";
 import { setCondition } from "../runtime/conditions.ts";
@@ -37,6 +50,8 @@ export interface ApiPortalControllerDeps {
   databases: PortalDatabases;
   /** Image for components when the ApiPortal names none. */
   defaultImage: string;
+  /** The ClusterRoles the components with Kubernetes access are bound to. */
+  clusterRoles: ComponentClusterRoles;
   keys?: KeyFactory;
   /** Periodic resync, which also re-probes the gateway and the database. */
   resyncPeriodMs?: number;
@@ -149,6 +164,7 @@ async function applyPortal(
 
   const rendered = renderComponents(portal, {
     defaultImage: deps.defaultImage,
+    clusterRoles: deps.clusterRoles,
     secrets: {
       session: { name: sessionName, hash: secretHash(session) },
       signing: { name: signingName, hash: secretHash(signing) },
@@ -157,6 +173,9 @@ async function applyPortal(
   for (const c of rendered) {
     await ensure(ctx, CONFIGMAP, portal as KubeObject, c.configMap as KubeObject);
     await ensure(ctx, SERVICE, portal as KubeObject, c.service as KubeObject);
+    if (c.serviceAccount)
+      await ensure(ctx, SERVICEACCOUNT, portal as KubeObject, c.serviceAccount as KubeObject);
+    if (c.roleBinding) await ensure(ctx, ROLEBINDING, portal as KubeObject, c.roleBinding as KubeObject);
     // Components roll out only on a migrated schema; until then the running version keeps serving.
     if (database.status === "True")
       await ensure(ctx, DEPLOYMENT, portal as KubeObject, c.deployment as KubeObject);
@@ -229,7 +248,7 @@ export function apiPortalController(deps: ApiPortalControllerDeps): ControllerOp
   return {
     name: "apiportal",
     for: APIPORTAL,
-    owns: [DEPLOYMENT, SERVICE, CONFIGMAP, SECRET],
+    owns: [DEPLOYMENT, SERVICE, CONFIGMAP, SECRET, SERVICEACCOUNT, ROLEBINDING],
     resyncPeriodMs: deps.resyncPeriodMs ?? 5 * 60_000,
     async reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<Result> {
       const portal = ctx.cache.get<ApiPortal & KubeObject>(APIPORTAL, key);

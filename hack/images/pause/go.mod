@@ -1,0 +1,3 @@
+module wicked.dev/hack/images/pause
+
+go 1.22
