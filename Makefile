@@ -78,7 +78,7 @@ bench: deps controlplane ## Benchmarks (measure only): prints a table, writes be
 
 ##@ Checks
 .PHONY: test
-test: check test-unit test-integration test-resilience ## Run every check and test (what CI runs).
+test: check test-unit test-integration test-resilience test-node ## Run every check and test (what CI runs).
 
 .PHONY: check
 check: deps ## Format check, lint, typecheck and stale-CRD check.

@@ -103,7 +103,15 @@ export function runningCluster(dir: string): Cluster | undefined {
 /** Reuses the cluster running in dir, or starts one there (stopping the remains of an earlier one first). */
 export async function ensureCluster(dir: string): Promise<Cluster> {
   const running = runningCluster(dir);
-  if (running) return running;
+  if (running) {
+    refillVolumePool(resolve(dir), running.kubeconfig);
+    return running;
+  }
+  const other = run("pgrep", ["-f", `kubelet .*--hostname-override=${NODE.name}`], { ignoreFailure: true });
+  if (other.trim())
+    throw new Error(
+      `A node of another checkout runs on this machine (kubelet pid ${other.trim().split("\n").join(", ")}); there is one per machine: stop it with \`make cluster-down\` there, or point NODE_KUBECONFIG at it`,
+    );
   await stopCluster(dir);
   return startCluster(resolve(dir));
 }
@@ -136,10 +144,6 @@ async function startCluster(dir: string): Promise<Cluster> {
   const processes: Cluster["processes"] = [];
   const start = (name: string, bin: string, args: string[]) =>
     processes.push({ name, pid: startProcess(bin, args, log(name), true).pid ?? 0 });
-  const kubectl = (args: string[], input?: string) =>
-    run(join(cpBin, "kubectl"), [`--kubeconfig=${join(dir, "controlplane", "kubeconfig")}`, ...args], {
-      input,
-    });
 
   try {
     run("ip", ["addr", "replace", `${NODE.address}/32`, "dev", "lo"]);
@@ -214,7 +218,7 @@ async function startCluster(dir: string): Promise<Cluster> {
       120_000,
       log("kubelet"),
     );
-    kubectl(["apply", "-f", "-"], storageManifests(layout, VOLUME_POOL));
+    refillVolumePool(dir, cp.kubeconfig);
 
     const cluster: Cluster = {
       kubeconfig: cp.kubeconfig,
@@ -231,6 +235,31 @@ async function startCluster(dir: string): Promise<Cluster> {
     await stopCluster(dir).catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * Keeps VOLUME_POOL volumes of the default StorageClass available: volumes released by a deleted claim are
+ * deleted with their data and made anew, as a provisioner with reclaim policy Delete would.
+ */
+function refillVolumePool(dir: string, kubeconfig: string): void {
+  const kubectl = (args: string[], input?: string) =>
+    run(join(controlPlaneBinaries(), "kubectl"), [`--kubeconfig=${kubeconfig}`, ...args], { input });
+  const layout = nodeLayout(dir, "");
+  const volumes = JSON.parse(kubectl(["get", "pv", "-l", "wicked.dev/node-volume", "-o", "json"])) as {
+    items: Array<{
+      metadata: { name: string };
+      spec: { hostPath: { path: string } };
+      status?: { phase?: string };
+    }>;
+  };
+  for (const pv of volumes.items.filter(
+    (v) => v.status?.phase === "Released" || v.status?.phase === "Failed",
+  )) {
+    kubectl(["delete", "pv", pv.metadata.name, "--wait=true", "--timeout=60s"]);
+    if (pv.spec.hostPath.path.startsWith(`${layout.volumes}/`))
+      rmSync(pv.spec.hostPath.path, { recursive: true, force: true });
+  }
+  kubectl(["apply", "-f", "-"], storageManifests(layout, VOLUME_POOL));
 }
 
 /**

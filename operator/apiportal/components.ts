@@ -288,7 +288,9 @@ export function renderComponent(
     configMap,
     deployment,
     service,
-    ...(component.kubeAccess ? renderAccess(portal, component.name, options.clusterRoles[component.name]) : {}),
+    ...(component.kubeAccess
+      ? renderAccess(portal, component.name, options.clusterRoles[component.name])
+      : {}),
   };
 }
 

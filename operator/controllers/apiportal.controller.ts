@@ -24,15 +24,7 @@ import {
 } from "../apiportal/secrets.ts";
 import { ConditionType, computeStatus, type Observation, Reason } from "../apiportal/status.ts";
 import { currentObject, ensure } from "../ensure.ts";
-import {
-  APIPORTAL,
-  CONFIGMAP,
-  DEPLOYMENT,
-  ROLEBINDING,
-  SECRET,
-  SERVICE,
-  SERVICEACCOUNT,
-} from "../gvks.ts";
+import { APIPORTAL, CONFIGMAP, DEPLOYMENT, ROLEBINDING, SECRET, SERVICE, SERVICEACCOUNT } from "../gvks.ts";
 import { KongAdminClient } from "../kong/admin-client.ts";
 import { MANAGED_TAG, portalTag } from "../kong/tags.ts";
 import { setCondition } from "../runtime/conditions.ts";

@@ -26,9 +26,9 @@ import { launchBrowser, textOf, visible, type WatchedPage, watchedPage } from ".
 import { type ChatSink, startChatSink } from "../../support/chat-sink.ts";
 import { eventually } from "../../support/cluster.ts";
 import { createTestDatabase, type TestDatabase } from "../../support/database.ts";
+import { kubectlAsync, kubectlAsyncOk } from "../../support/kubectl.ts";
 import { logIn, showKey } from "../../support/portal-pages.ts";
 import { type ReceivedMail, type SmtpSink, startSmtpSink } from "../../support/smtp-sink.ts";
-import { kubectlAsync, kubectlAsyncOk } from "../../support/kubectl.ts";
 import { type DevProcess, startDevProcess } from "./dev-process.ts";
 
 const ARTIFACTS = join("test-results", "e2e-journey");
