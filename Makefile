@@ -99,7 +99,7 @@ test-rbac: deps controlplane ## The operator's integration suite again, authenti
 	WICKED_RBAC_SUITE=1 $(VITEST) run --project integration charts/wicked/operator-rbac.int.test.ts
 
 .PHONY: test-node
-test-node: deps controlplane node ## wicked on a real node: image built with podman, chart installed, journey through the pods (root; NODE_KUBECONFIG for another cluster).
+test-node: deps controlplane node ## wicked on a real node: image built with podman, chart installed, journey through the pods (root; KUBECONFIG and WICKED_E2E_* for another cluster).
 	$(VITEST) run --project node
 
 .PHONY: test-resilience

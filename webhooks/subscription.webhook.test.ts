@@ -31,37 +31,40 @@ describe("validateSubscription on CREATE", () => {
     expect(create(sub, facts())).toEqual({ denials: [], warnings: [] });
   });
 
-  it("refuses a missing ApiClient, Api and Plan, naming each and the field to fix", () => {
-    const { denials } = create(sub, facts({ client: undefined, api: undefined, plan: undefined }));
-    expect(denials).toEqual([
-      "ApiClient app does not exist in namespace shop; create it first or correct spec.clientRef.name",
-      "Api orders does not exist in namespace shop; create it first or correct spec.apiRef.name",
-      "Plan basic does not exist in namespace shop; create it first or correct spec.planRef.name",
+  it("admits a missing ApiClient, Api and Plan (GitOps may apply them later), warning about each and the field", () => {
+    const verdict = create(sub, facts({ client: undefined, api: undefined, plan: undefined }));
+    expect(verdict.denials).toEqual([]);
+    expect(verdict.warnings).toEqual([
+      "ApiClient app does not exist in namespace shop yet; the Subscription waits (ResolvedRefs=False) until it is created, or correct spec.clientRef.name",
+      "Api orders does not exist in namespace shop yet; the Subscription waits (ResolvedRefs=False) until it is created, or correct spec.apiRef.name",
+      "Plan basic does not exist in namespace shop yet; the Subscription waits (ResolvedRefs=False) until it is created, or correct spec.planRef.name",
     ]);
   });
 
-  it("refuses references to objects that are being deleted", () => {
-    const { denials } = create(sub, facts({ api: api("orders", {}, DELETING) }));
-    expect(denials).toEqual([
-      "Api orders in namespace shop is being deleted; refer to another Api in spec.apiRef.name",
+  it("admits references to objects that are being deleted, with a warning", () => {
+    const verdict = create(sub, facts({ api: api("orders", {}, DELETING) }));
+    expect(verdict.denials).toEqual([]);
+    expect(verdict.warnings).toEqual([
+      "Api orders in namespace shop is being deleted; the Subscription waits (ResolvedRefs=False) until it is created again, or refer to another Api in spec.apiRef.name",
     ]);
   });
 
-  it("refuses a plan the Api does not offer and lists those it does", () => {
-    const { denials } = create(
-      subscription("s", "app", "orders", "partner"),
-      facts({ plan: plan("partner") }),
-    );
-    expect(denials).toEqual([
-      "Api orders does not offer plan partner (it offers basic, gold); choose one of those or add partner to the Api's spec.plans",
+  it("admits a plan the Api does not offer yet, warning with those it does", () => {
+    const verdict = create(subscription("s", "app", "orders", "partner"), facts({ plan: plan("partner") }));
+    expect(verdict.denials).toEqual([]);
+    expect(verdict.warnings).toEqual([
+      "Api orders does not offer plan partner (it offers basic, gold); the Subscription waits (ResolvedRefs=False) until partner is in the Api's spec.plans, or choose one of those",
     ]);
   });
 
-  it("refuses subscribing to an open Api", () => {
+  it("admits subscribing to an open Api with a warning (the Api may get an auth type)", () => {
     const open = api("orders", { auth: { type: "none" }, plans: [] });
-    expect(create(sub, facts({ api: open })).denials).toEqual([
-      "Api orders is open (auth type none): anyone may call it without a subscription; delete this Subscription or give the Api an auth type",
-    ]);
+    expect(create(sub, facts({ api: open }))).toEqual({
+      denials: [],
+      warnings: [
+        "Api orders is open (auth type none): anyone may call it without a subscription, so this Subscription waits (ResolvedRefs=False) until the Api gets an auth type",
+      ],
+    });
   });
 
   it("refuses a second subscription of the same client to the same Api, but not after a rejection", () => {
@@ -120,16 +123,20 @@ describe("validateSubscription on UPDATE", () => {
     );
   });
 
-  it("checks a changed plan: it must exist and the Api must offer it", () => {
+  it("checks a changed plan: warns when it does not exist or the Api does not offer it", () => {
     const moved = subscription("app-orders", "app", "orders", "partner");
-    expect(validateSubscription("UPDATE", moved, sub, facts({ plan: undefined }), NOW).denials).toEqual([
-      "Plan partner does not exist in namespace shop; create it first or correct spec.planRef.name",
-    ]);
-    expect(validateSubscription("UPDATE", moved, sub, facts({ plan: plan("partner") }), NOW).denials).toEqual(
-      [
-        "Api orders does not offer plan partner (it offers basic, gold); choose one of those or add partner to the Api's spec.plans",
+    expect(validateSubscription("UPDATE", moved, sub, facts({ plan: undefined }), NOW)).toEqual({
+      denials: [],
+      warnings: [
+        "Plan partner does not exist in namespace shop yet; the Subscription waits (ResolvedRefs=False) until it is created, or correct spec.planRef.name",
       ],
-    );
+    });
+    expect(validateSubscription("UPDATE", moved, sub, facts({ plan: plan("partner") }), NOW)).toEqual({
+      denials: [],
+      warnings: [
+        "Api orders does not offer plan partner (it offers basic, gold); the Subscription waits (ResolvedRefs=False) until partner is in the Api's spec.plans, or choose one of those",
+      ],
+    });
     const gold = subscription("app-orders", "app", "orders", "gold");
     expect(validateSubscription("UPDATE", gold, sub, facts({ plan: plan("gold") }), NOW).denials).toEqual([]);
   });

@@ -1,7 +1,9 @@
 /**
- * Admission of Subscriptions: the rules that span objects (the client, Api and Plan exist, the Api offers
- * the Plan, one subscription per client and Api, no subscriptions to open or switched-off Apis) and the
- * defaulting of the labels that name what a Subscription refers to.
+ * Admission of Subscriptions: the rules that span objects and the defaulting of the labels that name what a
+ * Subscription refers to. Only what can never become valid is refused (a second subscription of a client
+ * to an Api, an Api switched off); references that do not resolve yet — a client, Api or Plan not created
+ * yet or being deleted, a plan the Api does not offer yet, an open Api — are admitted with a warning, as
+ * GitOps tools apply in their own order: the Subscription reports ResolvedRefs=False until they resolve.
  */
 import type { Api, ApiClient, ApiPortal, Plan, Subscription } from "../api/v1alpha1/index.ts";
 import {
@@ -44,8 +46,8 @@ export async function subscriptionFacts(view: NamespaceView, sub: Subscription):
 
 const missing = (kind: string, name: string, namespace: string, field: string, obj?: { metadata: object }) =>
   obj
-    ? `${kind} ${name} in namespace ${namespace} is being deleted; refer to another ${kind} in ${field}`
-    : `${kind} ${name} does not exist in namespace ${namespace}; create it first or correct ${field}`;
+    ? `${kind} ${name} in namespace ${namespace} is being deleted; the Subscription waits (ResolvedRefs=False) until it is created again, or refer to another ${kind} in ${field}`
+    : `${kind} ${name} does not exist in namespace ${namespace} yet; the Subscription waits (ResolvedRefs=False) until it is created, or correct ${field}`;
 
 const isRejected = (s: Subscription) => s.spec.approval?.decision === "Rejected";
 
@@ -53,7 +55,7 @@ const isRejected = (s: Subscription) => s.spec.approval?.decision === "Rejected"
 function notOffered(api: Api, planName: string): string | undefined {
   const offered = api.spec.plans ?? [];
   if (offered.includes(planName)) return undefined;
-  return `Api ${api.metadata.name} does not offer plan ${planName} (it offers ${offered.join(", ") || "no plans"}); choose one of those or add ${planName} to the Api's spec.plans`;
+  return `Api ${api.metadata.name} does not offer plan ${planName} (it offers ${offered.join(", ") || "no plans"}); the Subscription waits (ResolvedRefs=False) until ${planName} is in the Api's spec.plans, or choose one of those`;
 }
 
 /** Denial or warning from the Api's deprecation, judged at `now`. */
@@ -91,27 +93,27 @@ export function validateSubscription(
 
   if (operation === "UPDATE") {
     if (old && old.spec.planRef.name !== planName) {
-      if (!alive(plan)) denials.push(missing("Plan", planName, ns, "spec.planRef.name", plan));
+      if (!alive(plan)) warnings.push(missing("Plan", planName, ns, "spec.planRef.name", plan));
       else if (api && alive(api)) {
-        const refusal = notOffered(api, planName);
-        if (refusal) denials.push(refusal);
+        const unoffered = notOffered(api, planName);
+        if (unoffered) warnings.push(unoffered);
       }
     }
     return { denials, warnings };
   }
 
   if (!alive(client))
-    denials.push(missing("ApiClient", sub.spec.clientRef.name, ns, "spec.clientRef.name", client));
-  if (!alive(api)) denials.push(missing("Api", sub.spec.apiRef.name, ns, "spec.apiRef.name", api));
-  if (!alive(plan)) denials.push(missing("Plan", planName, ns, "spec.planRef.name", plan));
+    warnings.push(missing("ApiClient", sub.spec.clientRef.name, ns, "spec.clientRef.name", client));
+  if (!alive(api)) warnings.push(missing("Api", sub.spec.apiRef.name, ns, "spec.apiRef.name", api));
+  if (!alive(plan)) warnings.push(missing("Plan", planName, ns, "spec.planRef.name", plan));
   if (api && alive(api)) {
     if ((api.spec.auth?.type ?? "key-auth") === "none") {
-      denials.push(
-        `Api ${api.metadata.name} is open (auth type none): anyone may call it without a subscription; delete this Subscription or give the Api an auth type`,
+      warnings.push(
+        `Api ${api.metadata.name} is open (auth type none): anyone may call it without a subscription, so this Subscription waits (ResolvedRefs=False) until the Api gets an auth type`,
       );
     } else if (alive(plan)) {
-      const refusal = notOffered(api, planName);
-      if (refusal) denials.push(refusal);
+      const unoffered = notOffered(api, planName);
+      if (unoffered) warnings.push(unoffered);
     }
     const { denial, warning } = deprecation(api, now);
     if (denial) denials.push(denial);

@@ -163,9 +163,11 @@ beforeAll(async () => {
   await eventually(
     "the apiserver calling the webhooks",
     () =>
-      create(subscription("probe", "nobody", "nothing", "none")).stderr.includes(
-        "validate.subscriptions.wicked.dev",
-      ),
+      kubectl(
+        kubeconfig,
+        ["create", "--dry-run=server", "-n", ns, "-f", "-"],
+        JSON.stringify(subscription("probe", "nobody", "nothing", "none")),
+      ).stderr.includes("Warning: ApiClient nobody does not exist"),
     60_000,
     logs,
   );
@@ -213,44 +215,28 @@ afterAll(async () => {
 });
 
 describe("cross-object violations refused by the apiserver through the webhooks", () => {
-  it("refuses a Subscription whose ApiClient does not exist", () => {
-    refused(
-      create(subscription("s1", "nobody", "orders", "basic")),
-      "validate.subscriptions",
-      `ApiClient nobody does not exist in namespace ${ns}; create it first or correct spec.clientRef.name`,
-    );
+  it("admits a Subscription whose references do not resolve yet (GitOps order), warning about each", () => {
+    const early = ok(create(subscription("s1", "nobody", "inventory", "platinum")));
+    for (const warning of [
+      `ApiClient nobody does not exist in namespace ${ns} yet; the Subscription waits (ResolvedRefs=False) until it is created, or correct spec.clientRef.name`,
+      `Api inventory does not exist in namespace ${ns} yet; the Subscription waits (ResolvedRefs=False) until it is created, or correct spec.apiRef.name`,
+      `Plan platinum does not exist in namespace ${ns} yet; the Subscription waits (ResolvedRefs=False) until it is created, or correct spec.planRef.name`,
+    ])
+      expect(early.stderr).toContain(`Warning: ${warning}`);
+    ok(kubectl(kubeconfig, ["delete", "subscription", "s1", "-n", ns]));
   });
 
-  it("refuses a Subscription whose Api does not exist", () => {
-    refused(
-      create(subscription("s2", "app2", "inventory", "basic")),
-      "validate.subscriptions",
-      `Api inventory does not exist in namespace ${ns}; create it first or correct spec.apiRef.name`,
+  it("admits a Subscription to a plan the Api does not offer yet, or to an open Api, with a warning", () => {
+    const unoffered = ok(create(subscription("s4", "app2", "billing", "partner")));
+    expect(unoffered.stderr).toContain(
+      "Warning: Api billing does not offer plan partner (it offers basic); the Subscription waits (ResolvedRefs=False) until partner is in the Api's spec.plans",
     );
-  });
-
-  it("refuses a Subscription whose Plan does not exist", () => {
-    refused(
-      create(subscription("s3", "app2", "orders", "platinum")),
-      "validate.subscriptions",
-      `Plan platinum does not exist in namespace ${ns}; create it first or correct spec.planRef.name`,
+    ok(kubectl(kubeconfig, ["delete", "subscription", "s4", "-n", ns]));
+    const open = ok(create(subscription("s5", "app2", "status-page", "basic")));
+    expect(open.stderr).toContain(
+      "Warning: Api status-page is open (auth type none): anyone may call it without a subscription",
     );
-  });
-
-  it("refuses a Subscription to a plan the Api does not offer", () => {
-    refused(
-      create(subscription("s4", "app2", "billing", "partner")),
-      "validate.subscriptions",
-      "Api billing does not offer plan partner (it offers basic); choose one of those or add partner to the Api's spec.plans",
-    );
-  });
-
-  it("refuses a Subscription to an open Api", () => {
-    refused(
-      create(subscription("s5", "app2", "status-page", "basic")),
-      "validate.subscriptions",
-      "Api status-page is open (auth type none): anyone may call it without a subscription",
-    );
+    ok(kubectl(kubeconfig, ["delete", "subscription", "s5", "-n", ns]));
   });
 
   it("refuses a second Subscription of one ApiClient to the same Api", () => {
@@ -269,18 +255,12 @@ describe("cross-object violations refused by the apiserver through the webhooks"
     );
   });
 
-  it("refuses moving a Subscription to a plan its Api does not offer, or to a plan that does not exist", () => {
-    refused(
-      patch("subscription", "app2-billing", { spec: { planRef: { name: "gold" } } }),
-      "validate.subscriptions",
-      "Api billing does not offer plan gold (it offers basic)",
-    );
-    refused(
-      patch("subscription", "app2-billing", { spec: { planRef: { name: "diamond" } } }),
-      "validate.subscriptions",
-      `Plan diamond does not exist in namespace ${ns}`,
-    );
-    expect(get("subscription", "app2-billing")?.spec.planRef.name).toBe("basic");
+  it("admits moving a Subscription to a plan its Api does not offer yet, or that does not exist yet, with a warning", () => {
+    const unoffered = ok(patch("subscription", "app2-billing", { spec: { planRef: { name: "gold" } } }));
+    expect(unoffered.stderr).toContain("Warning: Api billing does not offer plan gold (it offers basic)");
+    const missing = ok(patch("subscription", "app2-billing", { spec: { planRef: { name: "diamond" } } }));
+    expect(missing.stderr).toContain(`Warning: Plan diamond does not exist in namespace ${ns} yet`);
+    ok(patch("subscription", "app2-billing", { spec: { planRef: { name: "basic" } } }));
   });
 
   it("refuses an Api whose route another Api already has", () => {
@@ -356,8 +336,13 @@ describe("what the webhooks allow", () => {
   it("leaves namespaces outside its selector alone", () => {
     const other = createNamespace(kubeconfig, "unlabelled");
     namespaces.push(other);
-    const r = create(subscription("anything", "nobody", "nothing", "none"), other);
+    ok(create(wicked("ApiClient", "app", { displayName: "App", owner: "dev@example.com" }), other));
+    ok(create(api("orders", [{ paths: ["/orders"] }], ["basic"]), other));
+    ok(create(subscription("first", "app", "orders", "basic"), other));
+    // A second subscription of the client to the Api: refused where the webhooks apply, not here.
+    const r = create(subscription("second", "app", "orders", "basic"), other);
     expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain("Warning:");
   });
 });
 

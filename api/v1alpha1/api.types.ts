@@ -148,8 +148,8 @@ export interface RouteSpec {
    */
   methods?: Array<"GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS" | "TRACE" | "CONNECT">;
   /**
-   * Whether the gateway removes the matched path prefix before forwarding.
-   * @default true
+   * Whether the gateway removes the matched path prefix before forwarding; true when unset (the operator
+   * applies it: a default inside a list item would make every re-apply of a manifest a change).
    */
   stripPath?: boolean;
 }

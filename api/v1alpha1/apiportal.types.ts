@@ -290,8 +290,8 @@ export interface OidcProviderSpec {
   /** Secret key holding the client secret. */
   clientSecretRef: SecretKeyReference;
   /**
-   * Scopes to request.
-   * @default ["openid", "email", "profile"]
+   * Scopes to request; openid, email and profile when unset (applied by the operator, not written into the
+   * list item).
    * @maxItems 16
    */
   scopes?: string[];

@@ -156,8 +156,7 @@ export interface KongPluginSpec {
    */
   config?: Record<string, unknown>;
   /**
-   * Whether the plugin is active.
-   * @default true
+   * Whether the plugin is active; true when unset (applied by the operator, not written into the list item).
    */
   enabled?: boolean;
 }

@@ -110,7 +110,7 @@ export async function ensureCluster(dir: string): Promise<Cluster> {
   const other = run("pgrep", ["-f", `kubelet .*--hostname-override=${NODE.name}`], { ignoreFailure: true });
   if (other.trim())
     throw new Error(
-      `A node of another checkout runs on this machine (kubelet pid ${other.trim().split("\n").join(", ")}); there is one per machine: stop it with \`make cluster-down\` there, or point NODE_KUBECONFIG at it`,
+      `A node of another checkout runs on this machine (kubelet pid ${other.trim().split("\n").join(", ")}); there is one per machine: stop it with \`make cluster-down\` there, or point KUBECONFIG at it`,
     );
   await stopCluster(dir);
   return startCluster(resolve(dir));

@@ -100,57 +100,65 @@ const beingDeleted = (kind: string, name: string, ns: string) =>
 const notOffered = (api: WorldApi, plan: string) =>
   `Api ${api.name} does not offer plan ${plan} (it offers ${api.plans.join(", ") || "no plans"})`;
 
-/** The refusals of a Subscription's references, one per reference that is missing or being deleted. */
-function referenceRefusals(ns: string, refs: Partial<Record<keyof typeof KINDS, Ref>>) {
-  const refusals: Refusal[] = [];
+/**
+ * What the Subscription webhook says about references that do not resolve yet (missing, being deleted), an
+ * open Api and a Plan the Api does not offer: a warning each, never a refusal — GitOps tools apply in their
+ * own order and the Subscription reports ResolvedRefs=False until they resolve. `warns` holds what it must
+ * say, `notSays` what it must not (neither in a warning nor in a refusal).
+ */
+function unresolvedWarnings(ns: string, refs: Partial<Record<keyof typeof KINDS, Ref>>, api?: WorldApi) {
+  const warns: string[] = [];
   const notSays: string[] = [];
   for (const [key, ref] of Object.entries(refs) as Array<[keyof typeof KINDS, Ref]>) {
     const { kind, field } = KINDS[key];
-    const missing = { rule: `Subscription: ${kind} does not exist`, says: doesNotExist(kind, ref.name, ns) };
-    const doomed = { rule: `Subscription: ${kind} is being deleted`, says: beingDeleted(kind, ref.name, ns) };
+    const missing = doesNotExist(kind, ref.name, ns);
+    const doomed = beingDeleted(kind, ref.name, ns);
     if (ref.state === "missing")
-      refusals.push({ ...missing, says: `${missing.says}; create it first or correct ${field}` });
-    else notSays.push(missing.says);
+      warns.push(
+        `${missing} yet; the Subscription waits (ResolvedRefs=False) until it is created, or correct ${field}`,
+      );
+    else notSays.push(missing);
     if (ref.state === "doomed")
-      refusals.push({ ...doomed, says: `${doomed.says}; refer to another ${kind} in ${field}` });
-    else notSays.push(doomed.says);
+      warns.push(
+        `${doomed}; the Subscription waits (ResolvedRefs=False) until it is created again, or refer to another ${kind} in ${field}`,
+      );
+    else notSays.push(doomed);
   }
-  return { refusals, notSays };
+  const open = `Api ${refs.api?.name} is open (auth type none)`;
+  if (api?.open) warns.push(`${open}: anyone may call it without a subscription`);
+  else notSays.push(open);
+  const plan = refs.plan;
+  if (api && !api.open && plan?.state === "live" && !api.plans.includes(plan.name))
+    warns.push(`${notOffered(api, plan.name)}; the Subscription waits (ResolvedRefs=False)`);
+  else notSays.push("does not offer plan");
+  return { warns, notSays };
 }
 
 /**
- * What the Subscription webhook must say about creating a Subscription with these references: every
- * missing or deleted reference, an open Api, a Plan the Api does not offer, an Api past its sunset, and a
- * second live Subscription of the client to the Api. Empty when the Subscription is fine.
+ * What the Subscription webhook must refuse about creating a Subscription with these references: an Api
+ * past its sunset and a second live Subscription of the client to the Api (what can never become valid).
+ * Unresolved references are only warned about (unresolvedWarnings), so the refusal must not mention them.
  */
 export function subscriptionRefusals(
   ns: string,
   client: Ref,
   api: Ref,
   plan: Ref,
-): { refusals: Refusal[]; notSays: string[] } {
-  const { refusals, notSays } = referenceRefusals(ns, { client, api, plan });
+): { refusals: Refusal[]; notSays: string[]; warns: string[] } {
   const target = api.state === "live" ? worldApi(api.name) : undefined;
-  const open = `Api ${api.name} is open (auth type none)`;
-  if (target?.open)
-    refusals.push({
-      rule: "Subscription: Api is open (auth type none)",
-      says: `${open}: anyone may call it without a subscription`,
-    });
-  else notSays.push(open);
-  if (target && !target.open && plan.state === "live" && !target.plans.includes(plan.name))
-    refusals.push({
-      rule: "Subscription: Api does not offer the Plan",
-      says: `${notOffered(target, plan.name)}; choose one of those or add ${plan.name} to the Api's spec.plans`,
-    });
-  else notSays.push("does not offer plan");
+  const { warns, notSays } = unresolvedWarnings(ns, { client, api, plan }, target);
+  const refusals: Refusal[] = [];
   const d = target?.deprecation;
   if (d && Date.parse(d.sunset) <= Date.now())
     refusals.push({
       rule: "Subscription: Api is past its sunset",
       says: `Api ${api.name} was switched off at ${d.sunset}${d.message ? ` (${d.message})` : ""}; it takes no new subscriptions`,
     });
-  else notSays.push("was switched off");
+  else {
+    notSays.push("was switched off");
+    if (d)
+      warns.push(`Api ${api.name} is deprecated since ${d.since} and will be switched off at ${d.sunset}`);
+  }
   const twin = client.state === "live" ? liveSubscription(client.name, api.name) : undefined;
   const twinSays = `ApiClient ${client.name} already subscribes to Api ${api.name}`;
   if (twin)
@@ -159,12 +167,11 @@ export function subscriptionRefusals(
       says: `${twinSays} with Subscription ${twin.name} (plan ${twin.plan}); change that Subscription's planRef instead`,
     });
   else notSays.push(twinSays);
-  return { refusals, notSays };
+  return { refusals, notSays: [...notSays, ...warns.map((w) => w.split(";")[0] ?? w)], warns };
 }
 
-/** Subscriptions with any mix of bad references, open, unoffered or switched-off Apis and twins. */
-export function invalidSubscriptions(ns: string, fresh: Fresh): fc.Arbitrary<InvalidCase> {
-  const anyRefs = fc.record({
+const anyRefs = () =>
+  fc.record({
     client: refTo(CLIENTS, DOOMED.client),
     api: refTo(
       APIS.map((a) => a.name),
@@ -172,6 +179,9 @@ export function invalidSubscriptions(ns: string, fresh: Fresh): fc.Arbitrary<Inv
     ),
     plan: refTo(PLANS, DOOMED.plan),
   });
+
+/** Subscriptions to switched-off Apis and twins, mixed with any bad references (which only warn). */
+export function invalidSubscriptions(ns: string, fresh: Fresh): fc.Arbitrary<InvalidCase> {
   // A client and an Api of a live Subscription, so that the twin rule is tried more than by chance.
   const twins = fc.record({
     pair: fc.constantFrom(...SUBSCRIPTIONS.filter((s) => !s.rejected)),
@@ -179,7 +189,7 @@ export function invalidSubscriptions(ns: string, fresh: Fresh): fc.Arbitrary<Inv
   });
   return fc
     .oneof(
-      { weight: 4, arbitrary: anyRefs },
+      { weight: 2, arbitrary: anyRefs() },
       {
         weight: 1,
         arbitrary: twins.map(({ pair, plan }) => ({
@@ -205,42 +215,24 @@ export function invalidSubscriptions(ns: string, fresh: Fresh): fc.Arbitrary<Inv
     });
 }
 
-/** Moving a live Subscription to a Plan that does not exist, is being deleted, or the Api does not offer. */
-export function invalidPlanChanges(ns: string): fc.Arbitrary<InvalidCase> {
-  const live = SUBSCRIPTIONS.filter((s) => !s.rejected);
-  return fc
-    .record({
-      sub: fc.constantFrom(...live),
-      plan: refTo(PLANS, DOOMED.plan),
-      label: fc.option(fc.stringMatching(/^[a-z0-9]{1,20}$/), { nil: undefined }),
-    })
-    .filter(({ sub, plan }) => {
-      const api = worldApi(sub.api);
-      return plan.state !== "live" || (api !== undefined && !api.plans.includes(plan.name));
-    })
-    .map(({ sub, plan, label }) => {
-      const api = worldApi(sub.api) as WorldApi;
-      const { refusals, notSays } = referenceRefusals(ns, { plan });
-      if (plan.state === "live")
-        refusals.push({
-          rule: "Subscription update: Api does not offer the Plan",
-          says: notOffered(api, plan.name),
-        });
-      else notSays.push("does not offer plan");
+/**
+ * Subscriptions whose references do not resolve yet (any mix of missing and deleted references, open Apis
+ * and Plans an Api does not offer), and that break no rule: admitted with exactly the promised warnings.
+ */
+export function unresolvedSubscriptions(ns: string, fresh: Fresh): fc.Arbitrary<ValidCase> {
+  return anyRefs()
+    .map(({ client, api, plan }) => ({ client, api, plan, ...subscriptionRefusals(ns, client, api, plan) }))
+    .filter((c) => c.refusals.length === 0 && c.warns.length > 0)
+    .map(({ client, api, plan, warns }) => {
+      const name = fresh(ADMITTED_PREFIX);
       return {
-        webhook: "validate.subscriptions",
+        flavour: "with references that do not resolve yet",
         plural: "subscriptions",
-        operation: "update",
-        name: sub.name,
-        body: {
-          ...(label ? { metadata: { labels: { team: label } } } : {}),
-          spec: { planRef: { name: plan.name } },
-        },
-        refusals: refusals.map((r) => ({
-          ...r,
-          rule: r.rule.replace(/^Subscription:/, "Subscription update:"),
-        })),
-        notSays,
+        operation: "create",
+        name,
+        body: subscriptionManifest(name, client.name, api.name, plan.name),
+        warns,
+        notWarns: ["already subscribes", "was switched off"],
       };
     });
 }

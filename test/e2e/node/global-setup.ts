@@ -25,20 +25,22 @@ declare module "vitest" {
 const CLUSTER_DIR = resolve(".dev/cluster");
 
 /**
- * The suite's cluster: the one of NODE_KUBECONFIG (kind, for example; then WICKED_E2E_IMAGE,
+ * The suite's cluster: the one of KUBECONFIG (kind, for example; then WICKED_E2E_IMAGE,
  * WICKED_E2E_POSTGRES_IMAGE and WICKED_E2E_HOST_ADDRESS say what the cluster runs and where its pods reach
  * this machine), or this machine's own node (hack/cluster), started unless `make cluster-up` already runs
  * it, with the images built from the working tree's Dockerfile and loaded into its runtime.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  if (process.env.NODE_KUBECONFIG) {
+  if (process.env.KUBECONFIG) {
     const required = (name: string) => {
       const value = process.env[name];
       if (!value)
-        throw new Error(`NODE_KUBECONFIG is set, so ${name} must be too (see test/e2e/node/README.md)`);
+        throw new Error(
+          `KUBECONFIG names the cluster to install on, so ${name} must be set too (see test/e2e/node/README.md)`,
+        );
       return value;
     };
-    project.provide("nodeKubeconfig", process.env.NODE_KUBECONFIG);
+    project.provide("nodeKubeconfig", process.env.KUBECONFIG);
     project.provide("hostAddress", required("WICKED_E2E_HOST_ADDRESS"));
     project.provide("images", {
       wicked: required("WICKED_E2E_IMAGE"),

@@ -2,7 +2,7 @@
  * wicked as a platform team runs it: the chart installed with Helm on a real node, the image built from the
  * Dockerfile, every component in a pod under the restricted Pod Security Standard, and a developer's journey
  * through the pods' Services. The cluster is this machine's node (hack/cluster) or any other through
- * NODE_KUBECONFIG; the Kong test double, an echo upstream and the mail and chat sinks run in this process on
+ * KUBECONFIG; the Kong test double, an echo upstream and the mail and chat sinks run in this process on
  * the address pods reach the machine on.
  *
  * The steps depend on each other and run in order. When one fails, the pods, events, logs of every
