@@ -177,6 +177,21 @@ export function selfSignedCertificate(): { cert: string; key: string } {
   };
 }
 
+/**
+ * Values that make a release's webhooks call a server outside the cluster on 127.0.0.1:`port` (started with
+ * startWebhookProcess) and apply only to namespaces carrying the `selector` labels.
+ */
+export function localWebhookValues(port: number, selector: Record<string, string>): string[] {
+  return [
+    "--set",
+    `webhooks.url=https://127.0.0.1:${port}`,
+    "--set",
+    "webhooks.certificate.extraIPAddresses[0]=127.0.0.1",
+    "--set-json",
+    `webhooks.namespaceSelector=${JSON.stringify({ matchLabels: selector })}`,
+  ];
+}
+
 /** A running `wicked webhooks` process. */
 export interface WebhookProcess {
   url: string;

@@ -18,6 +18,7 @@ import YAML from "yaml";
 import {
   CHART,
   helmOk,
+  localWebhookValues,
   serviceAccountKubeconfig,
   startWebhookProcess,
   type WebhookProcess,
@@ -272,19 +273,7 @@ describe("any apply order", () => {
     const port = await freePort();
     const certDir = mkdtempSync(join(tmpdir(), "wicked-gitops-tls-"));
     helmOk(
-      [
-        "install",
-        release,
-        CHART,
-        "--namespace",
-        releaseNamespace,
-        "--set",
-        `webhooks.url=https://127.0.0.1:${port}`,
-        "--set",
-        "webhooks.certificate.extraIPAddresses[0]=127.0.0.1",
-        "--set-json",
-        `webhooks.namespaceSelector={"matchLabels":${JSON.stringify(webhookLabel)}}`,
-      ],
+      ["install", release, CHART, "--namespace", releaseNamespace, ...localWebhookValues(port, webhookLabel)],
       kubeconfig,
     );
     writeWebhookCertificate(kubeconfig, release, releaseNamespace, certDir);

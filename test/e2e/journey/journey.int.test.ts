@@ -22,12 +22,12 @@ import type { Database } from "../../../db/schema.ts";
 import { freePort } from "../../../hack/controlplane/controlplane.ts";
 import { type EchoServer, startEchoServer } from "../../kong/contract-support.ts";
 import { type KongDouble, startKongDouble } from "../../kong/kong-double.ts";
-import { launchBrowser, textOf, visible, type WatchedPage, watchedPage } from "../../support/browser.ts";
+import { launchBrowser, textOf, type WatchedPage, watchedPage } from "../../support/browser.ts";
 import { type ChatSink, startChatSink } from "../../support/chat-sink.ts";
 import { eventually } from "../../support/cluster.ts";
 import { createTestDatabase, type TestDatabase } from "../../support/database.ts";
 import { kubectlAsync, kubectlAsyncOk } from "../../support/kubectl.ts";
-import { logIn, showKey } from "../../support/portal-pages.ts";
+import { confirmEmail, logIn, showKey, signUp } from "../../support/portal-pages.ts";
 import { type ReceivedMail, type SmtpSink, startSmtpSink } from "../../support/smtp-sink.ts";
 import { type DevProcess, startDevProcess } from "./dev-process.ts";
 
@@ -270,18 +270,11 @@ describe("the whole product in wicked dev", () => {
     const { page } = developer;
     await page.goto(urls.portal);
     expect(await textOf(page.getByRole("heading", { level: 1 }))).toBe("Build on the Shop platform");
-    await page.getByRole("link", { name: "Sign up" }).first().click();
-    await page.getByLabel("Your name").fill(DEVELOPER.name);
-    await page.getByLabel("Email address").fill(DEVELOPER.email);
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Create account" }).click();
-    await visible(page.getByText("Check your inbox"));
+    await signUp(page, urls.portal, DEVELOPER, PASSWORD);
 
     const link = await verificationLink(DEVELOPER.email);
     expect(link.startsWith(`${urls.portal}/verify-email?token=`)).toBe(true);
-    await page.goto(link);
-    await page.getByRole("button", { name: "Confirm my email address" }).click();
-    expect(await textOf(page.getByRole("heading", { level: 1 }))).toBe("Email address confirmed");
+    await confirmEmail(page, link);
 
     await logIn(page, devUrls(), DEVELOPER.email, PASSWORD, true);
     expect(await textOf(page.locator(".account-name"))).toBe(DEVELOPER.name);

@@ -16,11 +16,18 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vi
 import { helmAsyncOk } from "../../../charts/wicked/testing.ts";
 import { type EchoServer, startEchoServer } from "../../kong/contract-support.ts";
 import { type KongDouble, startKongDouble } from "../../kong/kong-double.ts";
-import { launchBrowser, textOf, visible, watchedPage } from "../../support/browser.ts";
+import { launchBrowser, textOf, watchedPage } from "../../support/browser.ts";
 import { type ChatSink, startChatSink } from "../../support/chat-sink.ts";
 import { eventually, type Json } from "../../support/cluster.ts";
 import { kubectlAsync, kubectlAsyncOk } from "../../support/kubectl.ts";
-import { logIn, showKey } from "../../support/portal-pages.ts";
+import {
+  confirmEmail,
+  logIn,
+  registerApplication,
+  showKey,
+  signUp,
+  subscribe,
+} from "../../support/portal-pages.ts";
 import { type ReceivedMail, type SmtpSink, startSmtpSink } from "../../support/smtp-sink.ts";
 
 const ARTIFACTS = join("test-results", "e2e-node");
@@ -344,13 +351,7 @@ describe("wicked installed with Helm on a real node", () => {
 
     await page.goto(urls.portal);
     expect(await textOf(page.getByRole("heading", { level: 1 }))).toBe("Build on the Shop platform");
-    await page.getByRole("link", { name: "Sign up" }).first().click();
-    await page.getByLabel("Your name").fill(DEVELOPER.name);
-    await page.getByLabel("Email address").fill(DEVELOPER.email);
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Create account" }).click();
-    await visible(page.getByText("Check your inbox"));
-
+    await signUp(page, urls.portal, DEVELOPER, PASSWORD);
     const mail = await eventually(
       "the verification mail",
       () => mailsTo(DEVELOPER.email, "verify-email").at(-1),
@@ -358,22 +359,10 @@ describe("wicked installed with Helm on a real node", () => {
     );
     const link = /(https?:\/\/\S+\/verify-email\?token=\S+)/.exec(mail.text)?.[1] ?? "";
     expect(link.startsWith(`${urls.portal}/verify-email?token=`), mail.text).toBe(true);
-    await page.goto(link);
-    await page.getByRole("button", { name: "Confirm my email address" }).click();
-    expect(await textOf(page.getByRole("heading", { level: 1 }))).toBe("Email address confirmed");
-
+    await confirmEmail(page, link);
     await logIn(page, urls, DEVELOPER.email, PASSWORD);
-    await page.goto(`${urls.portal}/applications/new`);
-    await page.getByLabel("Name", { exact: true }).fill("Storefront");
-    await page.getByLabel("Description").fill("Our web shop.");
-    await page.getByRole("button", { name: "Register application" }).click();
-    expect(await textOf(page.getByRole("heading", { level: 1 }))).toBe("Storefront");
-
-    await page.goto(`${urls.portal}/apis/orders`);
-    await page.getByLabel("Application", { exact: true }).selectOption({ label: "Storefront" });
-    await page.locator("label[for=plan-basic]").click();
-    await page.getByRole("button", { name: "Subscribe" }).click();
-    await page.waitForURL(/\/subscriptions\//);
+    await registerApplication(page, urls.portal, "Storefront", "Our web shop.");
+    await subscribe(page, urls.portal, "orders", "Storefront", "basic");
     const { key, header } = await showKey(page, page.url(), 180_000, () => "");
     expect(header).toBe("X-Api-Key");
 

@@ -19,7 +19,7 @@ import {
   watchedPage,
 } from "../../support/browser.ts";
 import { eventually } from "../../support/cluster.ts";
-import { logIn, showKey } from "../../support/portal-pages.ts";
+import { confirmEmail, logIn, showKey, signUp } from "../../support/portal-pages.ts";
 import { startUiStack, type UiStack } from "./stack.ts";
 
 const PASSWORD = "correct horse battery staple";
@@ -218,18 +218,11 @@ describe("the developer portal in a browser", () => {
     const { page } = developer;
     await page.goto(stack.urls.portal);
     expect(await textOf(page.getByRole("heading", { level: 1 }))).toBe("Build on Acme");
-    await page.getByRole("link", { name: "Sign up" }).first().click();
-    await page.getByLabel("Your name").fill(DEVELOPER.name);
-    await page.getByLabel("Email address").fill(DEVELOPER.email);
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Create account" }).click();
-    await visible(page.getByText("Check your inbox"));
+    await signUp(page, stack.urls.portal, DEVELOPER, PASSWORD);
 
     const link = await stack.verificationLink(DEVELOPER.email);
     expect(stack.smtp.messages.some((m) => m.envelope.to.includes(DEVELOPER.email))).toBe(true);
-    await page.goto(link);
-    await page.getByRole("button", { name: "Confirm my email address" }).click();
-    expect(await textOf(page.getByRole("heading", { level: 1 }))).toBe("Email address confirmed");
+    await confirmEmail(page, link);
 
     await logIn(page, stack.urls, DEVELOPER.email, PASSWORD);
     expect(await textOf(page.locator(".account-name"))).toBe(DEVELOPER.name);
