@@ -83,6 +83,31 @@ describe("Informer against the apiserver", () => {
     }
   });
 
+  it("keeps a quiet watch open past client-node's 30 s inactivity timeout, and delivers a change at once", async () => {
+    const warnings: string[] = [];
+    const watching = pino({ level: "warn" }, { write: (line: string) => void warnings.push(line) });
+    const { list, watch } = apiserverListWatch(kc, rest, CONFIGMAP_GVK, ns.name);
+    let watches = 0;
+    const counted: WatchFn = (req, onEvent, onDone) => {
+      watches += 1;
+      return watch(req, onEvent, onDone);
+    };
+    const informer = new Informer(CONFIGMAP_GVK, { list, watch: counted, logger: watching });
+    const { events, handler } = recording();
+    informer.addHandler(handler);
+    informer.start();
+    try {
+      await informer.waitForSync();
+      await new Promise((r) => setTimeout(r, 40_000));
+      expect(warnings).toEqual([]);
+      expect(watches).toBe(1);
+      await client.apply(configMap("after-quiet", "1"));
+      await eventually("the change after a quiet minute", () => events.includes("add after-quiet"), 5_000);
+    } finally {
+      await informer.stop();
+    }
+  }, 90_000);
+
   it("reconnects after the connection to the apiserver broke, and delivers what changed meanwhile", async () => {
     const proxy = await ApiserverProxy.start(kc);
     const cut = clientFor(proxy.kubeConfig);

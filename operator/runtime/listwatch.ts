@@ -8,6 +8,23 @@ import { decodeObject, resourcePath } from "./objects.ts";
 import type { RestClient } from "./rest.ts";
 import { apiVersionOf, type GroupVersionKind } from "./types.ts";
 
+/**
+ * client-node 2's Watch aborts a watch that has sent nothing for 30 s (its private `requestTimeoutMs`): on a
+ * quiet cluster every watch dropped twice a minute and the informer backed off before watching again. The
+ * informer asks the apiserver to close each watch after `timeoutSeconds` and has a watchdog of its own for
+ * a silent connection, so the client's timer is pushed past both.
+ */
+export const CLIENT_WATCH_INACTIVITY_MS = 60 * 60_000;
+
+/** A client-node Watch without its 30 s inactivity timeout (see CLIENT_WATCH_INACTIVITY_MS). */
+export function patientWatch(kubeConfig: k8s.KubeConfig): k8s.Watch {
+  const watcher = new k8s.Watch(kubeConfig);
+  if (!("requestTimeoutMs" in watcher))
+    throw new Error("client-node's Watch no longer has requestTimeoutMs; see CLIENT_WATCH_INACTIVITY_MS");
+  Object.assign(watcher, { requestTimeoutMs: CLIENT_WATCH_INACTIVITY_MS });
+  return watcher;
+}
+
 interface ListBody {
   metadata?: { resourceVersion?: string; continue?: string };
   items?: unknown[];
@@ -37,7 +54,7 @@ export function apiserverListWatch(
       continue: body.metadata?.continue || undefined,
     };
   };
-  const watcher = new k8s.Watch(kubeConfig);
+  const watcher = patientWatch(kubeConfig);
   const watch: WatchFn = async (req, onEvent, onDone) => {
     const controller = await watcher.watch(
       path,
