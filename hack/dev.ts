@@ -1,10 +1,13 @@
 /**
  * `make dev` (`wicked dev`): the whole product on one machine. Starts (or reuses) the local control plane
- * unless KUBECONFIG is set, starts an embedded Postgres (PGlite) unless DATABASE_URL is set, migrates the
- * database, installs the CRDs and the admission policies, applies config/samples into WICKED_NAMESPACE
- * (default "default"), runs the operator, and runs the portal's components (auth server, portal API, portal
- * UI) in this process from the configuration the operator rendered — the local control plane has no kubelet,
- * so the cluster runs none of their pods (hack/dev/components.ts).
+ * unless KUBECONFIG is set, a private Postgres 15 whose data survives restarts in .dev/postgres unless
+ * DATABASE_URL is set, a mail catcher with a web inbox (MailDev) unless WICKED_DEV_SMTP_URL is set, the Kong
+ * test double as the local gateway unless KONG_ADMIN_URL is set, and an echo upstream for the sample APIs;
+ * migrates the database, installs the CRDs and the admission policies, applies config/samples into
+ * WICKED_NAMESPACE (default "default"), runs the operator, and runs the portal's components (auth server,
+ * portal API, portal UI) in this process from the configuration the operator rendered — the local control
+ * plane has no kubelet, so the cluster runs none of their pods (hack/dev/components.ts); this process
+ * reports their health on their Deployments instead (hack/dev/deployment-status.ts).
  *
  * Environment: KONG_ADMIN_URL (+ KONG_PROXY_URL) publishes the APIs on a Kong; WICKED_DEV_SMTP_URL and
  * WICKED_DEV_CHAT_URL send the portal's mails and chat messages to a local SMTP server and webhook;
@@ -14,19 +17,22 @@
  * plane, which keeps running for the next `make dev` (`make controlplane-down` stops it).
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { PGlite } from "@electric-sql/pglite";
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { KubeConfig } from "@kubernetes/client-node";
 import YAML from "yaml";
 import type { ApiPortal } from "../api/v1alpha1/index.ts";
 import { createDatabase } from "../db/connect.ts";
 import { migrateToLatest } from "../db/migrate.ts";
 import { operatorConfigFromEnv, startOperator } from "../operator/main.ts";
-import { binaries, ensureDetachedControlPlane, freePort } from "./controlplane/controlplane.ts";
+import { startEchoServer } from "../test/kong/contract-support.ts";
+import { startPostgres } from "../test/support/postgres.ts";
+import { binaries, ensureDetachedControlPlane } from "./controlplane/controlplane.ts";
 import { startPortalComponents } from "./dev/components.ts";
+import { reportComponentHealth } from "./dev/deployment-status.ts";
 import { choosePorts, DEFAULT_PORTS, localUrls } from "./dev/local-urls.ts";
 import { devPortalPatch, devSecrets, devSettingsFromEnv } from "./dev/portal-settings.ts";
+import { startLocalGateway, startMailCatcher } from "./dev/services.ts";
 
 const DEV_DIR = resolve(".dev");
 const NAMESPACE = process.env.WICKED_NAMESPACE || "default";
@@ -46,21 +52,14 @@ function kubectl(kubeconfig: string, args: string[], input?: string): string {
   });
 }
 
-/** An embedded Postgres served over the wire protocol, so every component connects as to any Postgres. */
-async function startPglite(): Promise<{ url: string; stop: () => Promise<void> }> {
-  mkdirSync(join(DEV_DIR, "pglite"), { recursive: true });
-  const db = await PGlite.create(join(DEV_DIR, "pglite"));
-  const port = await freePort();
-  // PGlite is a single session: the socket server queues queries of all connections onto it.
-  const server = new PGLiteSocketServer({ db, port, host: HOST, maxConnections: 32 });
-  await server.start();
-  return {
-    url: `postgres://postgres@${HOST}:${port}/postgres?sslmode=disable`,
-    stop: async () => {
-      await server.stop();
-      await db.close();
-    },
-  };
+/** Names of the Apis in config/samples. */
+function sampleApis(): string[] {
+  return readdirSync("config/samples")
+    .filter((f) => f.endsWith(".yaml"))
+    .flatMap((f) => YAML.parseAllDocuments(readFileSync(join("config/samples", f), "utf8")))
+    .map((d) => d.toJS() as { kind?: string; metadata?: { name?: string } } | null)
+    .filter((d) => d?.kind === "Api")
+    .map((d) => d?.metadata?.name ?? "");
 }
 
 /** A port from the environment, or the default. */
@@ -74,12 +73,25 @@ function portFromEnv(name: string, fallback: number): number {
 }
 
 async function main(stops: Array<() => Promise<void>>): Promise<void> {
-  const settings = devSettingsFromEnv(process.env);
+  const fromEnv = devSettingsFromEnv(process.env);
   const kubeconfig =
     process.env.KUBECONFIG || (await ensureDetachedControlPlane(join(DEV_DIR, "controlplane"))).kubeconfig;
-  const pglite = process.env.DATABASE_URL ? undefined : await startPglite();
-  if (pglite) stops.push(pglite.stop);
-  const databaseUrl = process.env.DATABASE_URL || pglite?.url || "";
+  const postgres = process.env.DATABASE_URL
+    ? undefined
+    : await startPostgres({ dir: join(DEV_DIR, "postgres"), database: "wicked" });
+  if (postgres) stops.push(postgres.stop);
+  const databaseUrl = process.env.DATABASE_URL || postgres?.url || "";
+  const mail = fromEnv.smtpUrl ? undefined : await startMailCatcher(HOST, join(DEV_DIR, "mail"));
+  if (mail) stops.push(mail.stop);
+  const gateway = fromEnv.kongAdminUrl ? undefined : await startLocalGateway(HOST);
+  if (gateway) stops.push(gateway.stop);
+  const upstream = await startEchoServer();
+  stops.push(upstream.stop);
+  const settings = {
+    ...fromEnv,
+    ...(mail ? { smtpUrl: mail.smtpUrl } : {}),
+    ...(gateway ? { kongAdminUrl: gateway.adminUrl, kongProxyUrl: gateway.proxyUrl } : {}),
+  };
 
   const db = createDatabase(databaseUrl, { maxConnections: 4 });
   const report = await migrateToLatest(db).finally(() => db.destroy());
@@ -94,6 +106,18 @@ async function main(stops: Array<() => Promise<void>>): Promise<void> {
   const namespace = kubectl(kubeconfig, ["create", "namespace", NAMESPACE, "--dry-run=client", "-o", "json"]);
   kubectl(kubeconfig, ["apply", "-f", "-"], namespace);
   kubectl(kubeconfig, ["apply", "-n", NAMESPACE, "-f", "config/samples/"]);
+  // The samples' upstreams are the shop's Services; on a laptop the APIs answer from the echo upstream.
+  for (const api of sampleApis())
+    kubectl(kubeconfig, [
+      "-n",
+      NAMESPACE,
+      "patch",
+      "api",
+      api,
+      "--type=merge",
+      "-p",
+      JSON.stringify({ spec: { upstream: { serviceRef: null, url: `http://${HOST}:${upstream.port}` } } }),
+    ]);
 
   const ports = await choosePorts(
     {
@@ -103,10 +127,12 @@ async function main(stops: Array<() => Promise<void>>): Promise<void> {
     },
     HOST,
   );
+  // Without nodes nothing runs the Deployments' pods: make dev reports its in-process components on them.
+  const playsTheNode = kubectl(kubeconfig, ["get", "nodes", "-o", "name"]).trim() === "";
   const portal = JSON.parse(
     kubectl(kubeconfig, ["-n", NAMESPACE, "get", "apiportal", PORTAL, "-o", "json"]),
   ) as ApiPortal;
-  const patch = devPortalPatch(portal.spec, settings, localUrls(ports, HOST));
+  const patch = devPortalPatch(portal.spec, settings, localUrls(ports, HOST), playsTheNode ? 1 : 0);
   kubectl(kubeconfig, [
     "-n",
     NAMESPACE,
@@ -144,26 +170,52 @@ async function main(stops: Array<() => Promise<void>>): Promise<void> {
     ports,
     host: HOST,
     ...(settings.kongProxyUrl ? { gatewayUrl: settings.kongProxyUrl } : {}),
-    // PGlite serves one session; keep its queue short.
-    maxConnections: pglite ? 2 : 4,
   });
   stops.push(components.stop);
+  if (playsTheNode) {
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromFile(kubeconfig);
+    const reporter = reportComponentHealth({
+      kubeConfig,
+      namespace: NAMESPACE,
+      components: Object.fromEntries(
+        Object.entries({
+          "portal-ui": components.ports.portal,
+          "portal-api": components.ports.api,
+          "auth-server": components.ports.auth,
+        }).map(([c, port]) => [`${PORTAL}-${c}`, `http://${HOST}:${port}`]),
+      ),
+    });
+    stops.push(async () => reporter.stop());
+  }
 
+  const gatewayLine = gateway
+    ? `${gateway.proxyUrl} — the Kong TEST DOUBLE from test/kong, not Kong (its Admin API: ${gateway.adminUrl}); set KONG_ADMIN_URL and KONG_PROXY_URL to use a real Kong`
+    : `${settings.kongProxyUrl ?? components.urls.gateway} (Kong Admin API ${settings.kongAdminUrl})`;
   console.log(`
 wicked dev is running.
   portal:        ${components.urls.portal}
   portal API:    ${components.urls.api} (OpenAPI document at ${components.urls.api}/openapi.json)
   auth server:   ${components.urls.auth}
-  gateway:       ${settings.kongAdminUrl ? `${components.urls.gateway} (Admin API ${settings.kongAdminUrl})` : "none (set KONG_ADMIN_URL to a Kong Admin API, and KONG_PROXY_URL to its proxy, to publish the APIs)"}
-  mail:          ${settings.smtpUrl ? new URL(settings.smtpUrl).host : "as the sample declares (set WICKED_DEV_SMTP_URL to an SMTP server to receive the mails)"}
-  chat:          ${settings.chatUrl ?? "as the sample declares (set WICKED_DEV_CHAT_URL to a Slack-style incoming webhook)"}
+  mail inbox:    ${mail ? `${mail.inboxUrl} (MailDev; the portal sends to ${mail.smtpUrl})` : `the portal sends to ${new URL(settings.smtpUrl ?? "smtp://unset").host} (WICKED_DEV_SMTP_URL)`}
+  gateway:       ${gatewayLine}
+  upstream:      http://${HOST}:${upstream.port} (echoes each request; the sample APIs forward to it)
+  chat:          ${settings.chatUrl ?? "none (set WICKED_DEV_CHAT_URL to a Slack-style incoming webhook)"}
   kubeconfig:    ${kubeconfig}
-  database:      ${databaseUrl.replace(/(\/\/[^:@/]+):[^@/]*@/, "$1:***@")} (schema ${report.version ?? "empty"})
+  database:      ${databaseUrl.replace(/(\/\/[^:@/]+):[^@/]*@/, "$1:***@")} (schema ${report.version ?? "empty"}${postgres ? `; data in ${join(DEV_DIR, "postgres")}, \`make dev-reset\` empties it` : ""})
   samples:       applied to namespace ${NAMESPACE}
   operator:      metrics ${operator.manager.metricsUrl}, health ${operator.manager.healthUrl}
 
   export KUBECONFIG=${kubeconfig}
   kubectl get wicked -n ${NAMESPACE}
+
+The first five minutes:
+  1. Open ${components.urls.portal} and sign up.
+  2. Open the mail in the inbox${mail ? ` (${mail.inboxUrl})` : ""} and follow its link to confirm your address.
+  3. Log in, register an application (Applications), open the Orders API and subscribe with the Basic plan.
+  4. Show the credentials, copy the API key, and call the API through the gateway:
+       curl -H "X-Api-Key: <your key>" ${settings.kongProxyUrl ?? components.urls.gateway}/orders
+     It answers 200 from the echo upstream; without the key, 401.
 
 Press Ctrl-C to stop. The control plane keeps running; \`make controlplane-down\` stops it.`);
 }

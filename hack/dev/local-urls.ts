@@ -33,6 +33,11 @@ async function portFree(port: number, host: string): Promise<boolean> {
   });
 }
 
+/** `preferred` when it can be bound on `host` now, otherwise (and for 0) a free port. */
+export async function availablePort(preferred: number, host = "127.0.0.1"): Promise<number> {
+  return preferred > 0 && (await portFree(preferred, host)) ? preferred : freePort();
+}
+
 /**
  * The preferred ports where they are free, free ports otherwise (and for 0). Nothing holds them afterwards,
  * so a port can still be taken before the component listens; listening then fails with EADDRINUSE.

@@ -34,8 +34,8 @@ describe("devSettingsFromEnv", () => {
 });
 
 describe("devPortalPatch", () => {
-  it("without Kong, mail or chat: no gateway, local URLs, no pods in the cluster, the sample's mail and chat untouched", () => {
-    const { spec } = devPortalPatch({ mail: sampleMail }, {}, urls);
+  it("without Kong, mail or chat: no gateway, local URLs, the sample's mail untouched, its OIDC provider and chat targets gone", () => {
+    const { spec } = devPortalPatch({ mail: sampleMail }, {}, urls, 0);
     expect(spec.gateway).toEqual({ mode: "None", adminUrl: null });
     expect(spec.urls).toEqual(urls);
     expect(spec.components).toEqual({
@@ -44,7 +44,16 @@ describe("devPortalPatch", () => {
       authServer: { replicas: 0 },
     });
     expect(spec).not.toHaveProperty("mail");
-    expect(spec).not.toHaveProperty("chat");
+    expect(spec.login).toEqual({ oidc: null });
+    expect(spec.chat).toBeNull();
+  });
+
+  it("asks for the replicas it is given (one, where make dev reports the in-process components' health)", () => {
+    expect(devPortalPatch({}, {}, urls, 1).spec.components).toEqual({
+      portalUi: { replicas: 1 },
+      portalApi: { replicas: 1 },
+      authServer: { replicas: 1 },
+    });
   });
 
   it("publishes on the given Kong and writes its proxy URL as the gateway URL", () => {
@@ -52,23 +61,24 @@ describe("devPortalPatch", () => {
       {},
       { kongAdminUrl: "http://127.0.0.1:8001", kongProxyUrl: "http://127.0.0.1:8000" },
       urls,
+      0,
     );
     expect(spec.gateway).toEqual({ mode: "External", adminUrl: "http://127.0.0.1:8001" });
     expect(spec.urls).toEqual({ ...urls, gateway: "http://127.0.0.1:8000" });
   });
 
   it("points existing mail settings at the dev SMTP Secret and keeps their sender", () => {
-    const { spec } = devPortalPatch({ mail: sampleMail }, { smtpUrl: "smtp://127.0.0.1:2525" }, urls);
+    const { spec } = devPortalPatch({ mail: sampleMail }, { smtpUrl: "smtp://127.0.0.1:2525" }, urls, 0);
     expect(spec.mail).toEqual({ smtpSecretRef: { name: DEV_SMTP_SECRET } });
   });
 
   it("gives a portal without mail settings a sender", () => {
-    const { spec } = devPortalPatch({}, { smtpUrl: "smtp://127.0.0.1:2525" }, urls);
+    const { spec } = devPortalPatch({}, { smtpUrl: "smtp://127.0.0.1:2525" }, urls, 0);
     expect(spec.mail).toEqual({ smtpSecretRef: { name: DEV_SMTP_SECRET }, from: DEV_MAIL_FROM });
   });
 
   it("replaces the chat targets with one Slack target for sign-ups, subscriptions and approvals", () => {
-    const { spec } = devPortalPatch({}, { chatUrl: "http://127.0.0.1:9000/hook" }, urls);
+    const { spec } = devPortalPatch({}, { chatUrl: "http://127.0.0.1:9000/hook" }, urls, 0);
     expect(spec.chat).toEqual({
       targets: [
         {

@@ -42,12 +42,17 @@ export function devSettingsFromEnv(env: NodeJS.ProcessEnv): DevSettings {
 
 /**
  * The JSON merge patch for the portal. `current` is its spec as applied (mail settings are kept where they
- * exist, only their SMTP Secret changes); `urls` are the local components' URLs.
+ * exist, only their SMTP Secret changes); `urls` are the local components' URLs; `replicas` what the
+ * Deployments ask for: 1 on a cluster without nodes, where `make dev` reports its in-process components'
+ * health on them (deployment-status.ts), 0 on a cluster with nodes, which must not start pods of them.
+ * The sample's OIDC provider and chat targets name a company's identity provider and Secrets that do not
+ * exist on a laptop: they go, unless WICKED_DEV_CHAT_URL gives chat a local target.
  */
 export function devPortalPatch(
   current: Pick<ApiPortalSpec, "mail">,
   settings: DevSettings,
   urls: { portal: string; api: string; auth: string },
+  replicas: number,
 ): { spec: Record<string, unknown> } {
   const spec: Record<string, unknown> = {
     // Without a Kong to talk to, the portal runs without a gateway and GatewayReady says so.
@@ -57,10 +62,12 @@ export function devPortalPatch(
     urls: { ...urls, ...(settings.kongProxyUrl ? { gateway: settings.kongProxyUrl } : {}) },
     // The components run in the `wicked dev` process; the cluster runs none of their pods.
     components: {
-      portalUi: { replicas: 0 },
-      portalApi: { replicas: 0 },
-      authServer: { replicas: 0 },
+      portalUi: { replicas },
+      portalApi: { replicas },
+      authServer: { replicas },
     },
+    login: { oidc: null },
+    chat: null,
   };
   if (settings.smtpUrl) {
     spec.mail = {

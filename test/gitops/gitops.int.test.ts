@@ -4,8 +4,8 @@
  * converges to the same state with the chart's webhooks active.
  *
  * The samples are applied as a platform team's repository would hold them for this cluster: the database
- * Secret points at a test database, the gateway at a Kong test double, and the Secrets, Service and ConfigMap
- * the samples name are part of the repository. The control plane has no kubelet, so this test plays the
+ * Secret points at a test database, the gateway at a Kong test double, and the Secrets and the Service the
+ * samples name are part of the repository. The control plane has no kubelet, so this test plays the
  * deployment controller: it marks the portal's Deployments available once they exist.
  */
 import { execFileSync } from "node:child_process";
@@ -25,6 +25,7 @@ import {
   writeWebhookCertificate,
 } from "../../charts/wicked/testing.ts";
 import { binaries, freePort } from "../../hack/controlplane/controlplane.ts";
+import { deploymentStatus } from "../../hack/dev/deployment-status.ts";
 import { nastyResources } from "../bad-input/nasty-resources.ts";
 import { type KongDouble, startKongDouble } from "../kong/kong-double.ts";
 import { eventually, type Json } from "../support/cluster.ts";
@@ -159,14 +160,6 @@ function repository(databaseUrl: string, kongAdminUrl: string): Json[] {
       metadata: { name: "orders" },
       spec: { ports: [{ port: 8080, targetPort: 8080 }], selector: { app: "orders" } },
     },
-    {
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      metadata: { name: "orders-openapi" },
-      data: {
-        "openapi.yaml": "openapi: 3.1.0\ninfo: { title: Orders, version: 1.0.0 }\npaths: {}\n",
-      },
-    },
   ];
 }
 
@@ -219,16 +212,7 @@ function markDeploymentsAvailable(namespace: string): void {
     const replicas = d.spec.replicas ?? 1;
     if (d.status?.observedGeneration === d.metadata.generation && d.status?.availableReplicas === replicas)
       continue;
-    const status = {
-      observedGeneration: d.metadata.generation,
-      replicas,
-      updatedReplicas: replicas,
-      readyReplicas: replicas,
-      availableReplicas: replicas,
-      conditions: [
-        { type: "Available", status: "True", reason: "MinimumReplicasAvailable", message: "test" },
-      ],
-    };
+    const status = deploymentStatus(d.metadata.generation, replicas, replicas);
     kubectl(kubeconfig, [
       "patch",
       "deployment",
@@ -325,27 +309,6 @@ describe("any apply order", () => {
         `every sample Ready (${order.name})`,
         () => {
           markDeploymentsAvailable(namespace);
-          // The partner plan needs an approver's decision; the platform team approves it with kubectl.
-          const pending = kubectl(kubeconfig, [
-            "get",
-            "subscription",
-            "checkout-app-orders",
-            "-n",
-            namespace,
-            "-o",
-            "jsonpath={.spec.approval.decision}",
-          ]);
-          if (pending.code === 0 && pending.stdout !== "Approved")
-            kubectlOk(kubeconfig, [
-              "patch",
-              "subscription",
-              "checkout-app-orders",
-              "-n",
-              namespace,
-              "--type=merge",
-              "-p",
-              JSON.stringify({ spec: { approval: { decision: "Approved", decidedBy: "platform-team" } } }),
-            ]);
           const waiting = notReady(namespace);
           const present = kubectlOk(kubeconfig, ["get", "wicked", "-n", namespace, "-o", "name"]).trim();
           return waiting.length === 0 && present.split("\n").length === wickedObjects;

@@ -12,7 +12,7 @@
 
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, openSync, realpathSync } from "node:fs";
-import { chown, mkdtemp, readFile, rm } from "node:fs/promises";
+import { chown, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -40,9 +40,13 @@ interface RunAs {
   owner?: { uid: number; gid: number };
 }
 
-/** Starts Debian's Postgres 15 in a temporary directory on a free loopback port, as the postgres user when running as root. */
-export async function startPostgres(opts?: { database?: string }): Promise<Postgres> {
+/**
+ * Starts Debian's Postgres 15 on a free loopback port, as the postgres user when running as root: in a
+ * temporary directory removed on stop, or in `dir`, which keeps its data across runs (`make dev`).
+ */
+export async function startPostgres(opts?: { database?: string; dir?: string }): Promise<Postgres> {
   const database = opts?.database ?? "wicked";
+  const keep = opts?.dir !== undefined;
   for (const tool of ["initdb", "pg_ctl", "postgres"]) {
     if (!existsSync(join(BIN_DIR, tool))) {
       throw new Error(
@@ -52,34 +56,37 @@ export async function startPostgres(opts?: { database?: string }): Promise<Postg
     }
   }
   const runAs = await resolveRunAs();
-  const dir = await mkdtemp(join(tmpdir(), "wicked-pg-"));
+  const dir = opts?.dir ?? (await mkdtemp(join(tmpdir(), "wicked-pg-")));
+  const removeDir = () => (keep ? Promise.resolve() : rm(dir, { recursive: true, force: true }));
   try {
+    await mkdir(dir, { recursive: true });
     if (runAs.owner) await chown(dir, runAs.owner.uid, runAs.owner.gid);
     const dataDir = join(dir, "data");
-    await run(
-      runAs,
-      "initdb",
-      [
-        "-D",
-        dataDir,
-        "--auth=trust",
-        "-U",
-        "postgres",
-        "--encoding=UTF8",
-        "--locale=C.UTF-8",
-        "--no-sync",
-        "--no-instructions",
-      ],
-      dir,
-    );
+    if (!existsSync(join(dataDir, "PG_VERSION")))
+      await run(
+        runAs,
+        "initdb",
+        [
+          "-D",
+          dataDir,
+          "--auth=trust",
+          "-U",
+          "postgres",
+          "--encoding=UTF8",
+          "--locale=C.UTF-8",
+          "--no-sync",
+          "--no-instructions",
+        ],
+        dir,
+      );
     let lastError: unknown;
     for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
       const port = await freePort();
       try {
-        const server = await launch(runAs, dir, dataDir, port);
+        const server = await launch(runAs, dir, dataDir, port, keep);
         let stopping: Promise<void> | undefined;
         const stop = (): Promise<void> => {
-          stopping ??= server.shutdown().finally(() => rm(dir, { recursive: true, force: true }));
+          stopping ??= server.shutdown().finally(removeDir);
           return stopping;
         };
         try {
@@ -97,7 +104,7 @@ export async function startPostgres(opts?: { database?: string }): Promise<Postg
     }
     throw lastError;
   } catch (err) {
-    await rm(dir, { recursive: true, force: true });
+    await removeDir();
     throw err;
   }
 }
@@ -184,6 +191,7 @@ async function launch(
   dir: string,
   dataDir: string,
   port: number,
+  keep: boolean,
 ): Promise<{ shutdown: () => Promise<void> }> {
   // One log per attempt, so a failed bind of an earlier attempt does not look like this one's.
   const logFile = join(dir, `postgres-${port}.log`);
@@ -222,7 +230,7 @@ async function launch(
   // An 'exit' handler can only do synchronous work: an immediate shutdown; the watchdog removes the files.
   const killOnExit = (): void => signal("SIGQUIT");
   process.once("exit", killOnExit);
-  const watchdog = startWatchdog(runAs, dir, dataDir);
+  const watchdog = startWatchdog(runAs, dir, dataDir, keep);
 
   const shutdown = async (): Promise<void> => {
     process.removeListener("exit", killOnExit);
@@ -271,13 +279,21 @@ async function settles(promise: Promise<void>, ms: number): Promise<boolean> {
   }
 }
 
-/** Starts a detached shell that stops the server and removes its directory once this process is gone. */
-function startWatchdog(runAs: RunAs, dir: string, dataDir: string): { pid: number | undefined } {
+/**
+ * Starts a detached shell that stops the server once this process is gone, and removes its directory unless
+ * it is kept.
+ */
+function startWatchdog(
+  runAs: RunAs,
+  dir: string,
+  dataDir: string,
+  keep: boolean,
+): { pid: number | undefined } {
   const script = [
-    "parent=$1; dir=$2; data=$3; shift 3",
+    "parent=$1; dir=$2; data=$3; keep=$4; shift 4",
     'while kill -0 "$parent" 2>/dev/null; do sleep 1; done',
     '"$@" stop -D "$data" -m immediate -w -t 30 >/dev/null 2>&1',
-    'rm -rf "$dir"',
+    '[ "$keep" = 1 ] || rm -rf "$dir"',
   ].join("\n");
   const child = spawn(
     "sh",
@@ -288,6 +304,7 @@ function startWatchdog(runAs: RunAs, dir: string, dataDir: string): { pid: numbe
       String(process.pid),
       dir,
       dataDir,
+      keep ? "1" : "0",
       ...runAs.prefix,
       join(BIN_DIR, "pg_ctl"),
     ],
@@ -346,7 +363,8 @@ async function createDatabase(port: number, database: string): Promise<void> {
   const client = new pg.Client({ host: "127.0.0.1", port, user: "postgres", database: "postgres" });
   await client.connect();
   try {
-    await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`);
+    const exists = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [database]);
+    if (exists.rowCount === 0) await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`);
   } finally {
     await client.end();
   }
