@@ -32,6 +32,7 @@ import { startPortalComponents } from "./dev/components.ts";
 import { reportComponentHealth } from "./dev/deployment-status.ts";
 import { choosePorts, DEFAULT_PORTS, localUrls } from "./dev/local-urls.ts";
 import { devPortalPatch, devSecrets, devSettingsFromEnv } from "./dev/portal-settings.ts";
+import { devSamples, readSamples } from "./dev/samples.ts";
 import { startLocalGateway, startMailCatcher } from "./dev/services.ts";
 
 const DEV_DIR = resolve(".dev");
@@ -50,16 +51,6 @@ function kubectl(kubeconfig: string, args: string[], input?: string): string {
     encoding: "utf8",
     stdio: ["pipe", "pipe", "inherit"],
   });
-}
-
-/** Names of the Apis in config/samples. */
-function sampleApis(): string[] {
-  return readdirSync("config/samples")
-    .filter((f) => f.endsWith(".yaml"))
-    .flatMap((f) => YAML.parseAllDocuments(readFileSync(join("config/samples", f), "utf8")))
-    .map((d) => d.toJS() as { kind?: string; metadata?: { name?: string } } | null)
-    .filter((d) => d?.kind === "Api")
-    .map((d) => d?.metadata?.name ?? "");
 }
 
 /** A port from the environment, or the default. */
@@ -105,20 +96,6 @@ async function main(stops: Array<() => Promise<void>>): Promise<void> {
   kubectl(kubeconfig, ["apply", "-f", "config/admission/"]);
   const namespace = kubectl(kubeconfig, ["create", "namespace", NAMESPACE, "--dry-run=client", "-o", "json"]);
   kubectl(kubeconfig, ["apply", "-f", "-"], namespace);
-  kubectl(kubeconfig, ["apply", "-n", NAMESPACE, "-f", "config/samples/"]);
-  // The samples' upstreams are the shop's Services; on a laptop the APIs answer from the echo upstream.
-  for (const api of sampleApis())
-    kubectl(kubeconfig, [
-      "-n",
-      NAMESPACE,
-      "patch",
-      "api",
-      api,
-      "--type=merge",
-      "-p",
-      JSON.stringify({ spec: { upstream: { serviceRef: null, url: `http://${HOST}:${upstream.port}` } } }),
-    ]);
-
   const ports = await choosePorts(
     {
       portal: portFromEnv("WICKED_DEV_PORTAL_PORT", DEFAULT_PORTS.portal),
@@ -129,20 +106,18 @@ async function main(stops: Array<() => Promise<void>>): Promise<void> {
   );
   // Without nodes nothing runs the Deployments' pods: make dev reports its in-process components on them.
   const playsTheNode = kubectl(kubeconfig, ["get", "nodes", "-o", "name"]).trim() === "";
-  const portal = JSON.parse(
-    kubectl(kubeconfig, ["-n", NAMESPACE, "get", "apiportal", PORTAL, "-o", "json"]),
-  ) as ApiPortal;
+  const samples = readSamples();
+  const portal = samples.find(
+    (d) => d.kind === "ApiPortal" && d.metadata?.name === PORTAL,
+  ) as unknown as ApiPortal;
   const patch = devPortalPatch(portal.spec, settings, localUrls(ports, HOST), playsTheNode ? 1 : 0);
-  kubectl(kubeconfig, [
-    "-n",
-    NAMESPACE,
-    "patch",
-    "apiportal",
-    PORTAL,
-    "--type=merge",
-    "-p",
-    JSON.stringify(patch),
-  ]);
+  // The samples' upstreams are the shop's Services; on a laptop the APIs answer from the echo upstream.
+  const docs = devSamples(samples, { name: PORTAL, patch }, `http://${HOST}:${upstream.port}`);
+  kubectl(
+    kubeconfig,
+    ["apply", "-n", NAMESPACE, "-f", "-"],
+    JSON.stringify({ apiVersion: "v1", kind: "List", items: docs }),
+  );
   const secrets = devSecrets(portal.spec.database.urlSecretRef, databaseUrl, settings);
   kubectl(
     kubeconfig,
@@ -233,11 +208,19 @@ try {
   await stopAll();
   process.exit(1);
 }
+/** How long stopping may take before the process exits anyway. */
+const STOP_BOUND_MS = 15_000;
 if (process.env.WICKED_DEV_EXIT !== "1") {
   await new Promise<void>((done) => {
-    for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => done());
+    // `on`, not `once`: a Ctrl-C reaches this process twice (from the terminal and relayed by tsx), and a
+    // signal without a handler would end it in the middle of stopping.
+    for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => done());
   });
 }
+setTimeout(() => {
+  console.error(`wicked dev did not stop within ${STOP_BOUND_MS / 1000}s; exiting anyway.`);
+  process.exit(1);
+}, STOP_BOUND_MS).unref();
 await stopAll();
 console.log("wicked dev stopped.");
 process.exit(0);

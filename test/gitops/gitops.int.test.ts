@@ -9,12 +9,11 @@
  * deployment controller: it marks the portal's Deployments available once they exist.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import YAML from "yaml";
 import {
   CHART,
   helmOk,
@@ -26,6 +25,7 @@ import {
 } from "../../charts/wicked/testing.ts";
 import { binaries, freePort } from "../../hack/controlplane/controlplane.ts";
 import { deploymentStatus } from "../../hack/dev/deployment-status.ts";
+import { readSamples } from "../../hack/dev/samples.ts";
 import { nastyResources } from "../bad-input/nasty-resources.ts";
 import { type KongDouble, startKongDouble } from "../kong/kong-double.ts";
 import { eventually, type Json } from "../support/cluster.ts";
@@ -46,18 +46,6 @@ const databases: TestDatabase[] = [];
 const kongs: KongDouble[] = [];
 const namespaces: string[] = [];
 const logs = () => `${server?.logs().slice(-2000) ?? ""}\n${operator?.logs().slice(-6000) ?? ""}`;
-
-/** The documents of config/samples, in the order `kubectl apply -f config/samples/` applies them. */
-function samples(): Json[] {
-  return readdirSync("config/samples")
-    .filter((f) => f.endsWith(".yaml"))
-    .sort()
-    .flatMap((f) =>
-      YAML.parseAllDocuments(readFileSync(join("config/samples", f), "utf8"))
-        .map((d) => d.toJS() as Json | null)
-        .filter((d): d is Json => d !== null),
-    );
-}
 
 function namespaceWith(prefix: string, labels: Record<string, string> = {}): string {
   const name = createNamespace(kubeconfig, prefix);
@@ -109,7 +97,7 @@ describe("re-applying unchanged manifests", () => {
       ),
     ).flatMap((arbitrary) => fc.sample(arbitrary, { numRuns: 4, seed: 18 }).map((c) => c.manifest));
     const cases: Array<[string, Json[]]> = [
-      ["the samples", samples()],
+      ["the samples", readSamples() as Json[]],
       ["nasty-but-valid resources", nasty],
     ];
     for (const [what, docs] of cases) {
@@ -136,7 +124,7 @@ describe("re-applying unchanged manifests", () => {
 
 /** The repository of one cluster: the samples, pointed at this test's database and gateway, plus what they name. */
 function repository(databaseUrl: string, kongAdminUrl: string): Json[] {
-  const docs = samples().map((d) => {
+  const docs = (readSamples() as Json[]).map((d) => {
     if (d.kind === "Secret" && d.metadata.name === "portal-database")
       return { ...d, stringData: { url: databaseUrl } };
     if (d.kind === "ApiPortal")
