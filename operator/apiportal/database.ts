@@ -48,7 +48,8 @@ export class PortalDatabases {
         schemaVersion: version,
       };
     } catch (err) {
-      await this.forget(url);
+      // The pool stays: other controllers' reconciles are using it, and destroying it under them failed
+      // each of them with "driver has already been destroyed". pg replaces broken connections itself.
       return describeFailure(err);
     }
   }
