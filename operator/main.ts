@@ -17,6 +17,7 @@ import {
   notificationControllers,
   notificationTuningFromEnv,
 } from "./notifications/index.ts";
+import { withDeadline } from "./runtime/deadline.ts";
 import { createManager, type Manager } from "./runtime/manager.ts";
 
 /** Settings of the operator process; every one has an environment variable. */
@@ -46,6 +47,29 @@ export interface OperatorConfig {
    * that each portal binds to its portal API's and auth server's ServiceAccounts; default wicked-<component>.
    */
   clusterRoles: ComponentClusterRoles;
+  /**
+   * WICKED_RECONCILE_TIMEOUT_SECONDS: longest one reconcile may run (e.g. waiting on a database that does not
+   * answer) before it is abandoned, its worker freed and its object retried with backoff; default 30.
+   */
+  reconcileTimeoutSeconds: number;
+  /**
+   * WICKED_SHUTDOWN_TIMEOUT_SECONDS: longest SIGTERM waits for running reconciles before abandoning them;
+   * default 10. Closing connections afterwards takes at most CLOSE_TIMEOUT_MS more, so the chart's
+   * terminationGracePeriodSeconds must exceed the sum.
+   */
+  shutdownTimeoutSeconds: number;
+}
+
+/** How long stop() waits for the mailer and the database pools once the manager stopped. */
+const CLOSE_TIMEOUT_MS = 3_000;
+
+function positiveSeconds(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`${name} must be a positive number of seconds, not "${raw}"`);
+  return value;
 }
 
 /** Reads the operator's configuration from the environment. */
@@ -65,10 +89,15 @@ export function operatorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Ope
       "portal-api": env.WICKED_PORTAL_API_CLUSTERROLE ?? "wicked-portal-api",
       "auth-server": env.WICKED_AUTH_SERVER_CLUSTERROLE ?? "wicked-auth-server",
     },
+    reconcileTimeoutSeconds: positiveSeconds(env, "WICKED_RECONCILE_TIMEOUT_SECONDS", 30),
+    shutdownTimeoutSeconds: positiveSeconds(env, "WICKED_SHUTDOWN_TIMEOUT_SECONDS", 10),
   };
 }
 
-/** Starts the operator; the returned manager's stop() shuts it down gracefully. */
+/**
+ * Starts the operator. The returned stop() shuts it down gracefully and returns within shutdownTimeoutSeconds
+ * plus a few seconds even when a reconcile hangs.
+ */
 export async function startOperator(
   config: OperatorConfig,
 ): Promise<{ manager: Manager; stop(): Promise<void> }> {
@@ -96,6 +125,8 @@ export async function startOperator(
     healthPort: config.healthPort,
     leaderElection: { namespace: config.leaseNamespace, name: "wicked-operator", identity: config.identity },
     ...(config.watchNamespace ? { namespace: config.watchNamespace } : {}),
+    reconcileTimeoutMs: config.reconcileTimeoutSeconds * 1000,
+    gracefulShutdownTimeoutMs: config.shutdownTimeoutSeconds * 1000,
     controllers: [
       apiPortalController({
         databases,
@@ -117,8 +148,18 @@ export async function startOperator(
     manager,
     async stop() {
       await manager.stop();
-      await notifications.mailer.close();
-      await databases.close();
+      // A reconcile abandoned in the middle of a query still holds its pooled connection, and ending a pool
+      // waits for every connection to come back: give up on that rather than never exit.
+      const closed = await withDeadline(
+        async () => {
+          await notifications.mailer.close();
+          await databases.close();
+        },
+        { timeoutMs: CLOSE_TIMEOUT_MS },
+      );
+      if (closed.status === "rejected") throw closed.reason;
+      if (closed.status === "timedOut")
+        logger.warn({ timeoutMs: CLOSE_TIMEOUT_MS }, "Stopped waiting for the database pools to close");
     },
   };
 }

@@ -254,6 +254,9 @@ export function notificationDeliveryController(deps: NotificationDeps): Controll
     name: "notifications",
     for: APIPORTAL,
     concurrency: 2,
+    // A delivery pass sends up to a batch of mails and chat posts, each bounded by its own timeout; a slow
+    // SMTP server may take longer than the runtime's default limit without hanging.
+    reconcileTimeoutMs: 180_000,
     watches: [
       { gvk: SECRET, map: (obj) => references.portalsReading(obj, "Secret") },
       { gvk: CONFIGMAP, map: (obj) => references.portalsReading(obj, "ConfigMap") },

@@ -8,7 +8,13 @@ import type { EventRecorder } from "./events.ts";
 import type { ListPage, WatchRequest } from "./informer.ts";
 import { RuntimeMetrics } from "./metrics.ts";
 import { FakeClient } from "./testing.ts";
-import { type KubeObject, type ObjectKey, type Result, TerminalError } from "./types.ts";
+import {
+  type KubeObject,
+  type ObjectKey,
+  ReconcileTimeoutError,
+  type Result,
+  TerminalError,
+} from "./types.ts";
 
 const PORTAL = { group: "wicked.dev", version: "v1alpha1", kind: "ApiPortal", plural: "apiportals" };
 const DEPLOYMENT = { group: "apps", version: "v1", kind: "Deployment", plural: "deployments" };
@@ -43,6 +49,7 @@ const noEvents: EventRecorder = { event: async () => {} };
 
 interface Harness {
   controller: Controller;
+  client: FakeClient;
   metrics: RuntimeMetrics;
   send: Record<string, Send>;
   calls: string[];
@@ -69,6 +76,7 @@ async function harness(
     },
   });
   const calls: string[] = [];
+  const client = new FakeClient();
   const controller = new Controller(
     {
       name: "apiportal",
@@ -81,7 +89,7 @@ async function harness(
       ...extra,
     },
     {
-      client: new FakeClient(),
+      client,
       cache,
       recorder: noEvents,
       logger: pino({ level: "debug" }, sink),
@@ -93,18 +101,34 @@ async function harness(
   await cache.waitForSync();
   controller.start();
   running.push(controller);
-  return { controller, metrics, send, calls, logs };
+  return { controller, client, metrics, send, calls, logs };
 }
 
 async function counter(
   metrics: RuntimeMetrics,
-  name: "reconcileTotal" | "reconcileErrors" | "terminalReconcileErrors",
+  name:
+    | "reconcileTotal"
+    | "reconcileErrors"
+    | "terminalReconcileErrors"
+    | "reconcileTimeouts"
+    | "abandonedReconciles",
 ) {
   const { values } = await metrics[name].get();
   return Object.fromEntries(
     values.map((v) => [(v.labels as Record<string, unknown>).result ?? "all", v.value]),
   );
 }
+
+/** A test double of a dependency that never answers until the test releases it; it ignores every signal. */
+function stall(): { answer: Promise<void>; release(): void } {
+  let release = () => {};
+  const answer = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return { answer, release };
+}
+
+const slowly = { timeout: 5_000 };
 
 describe("Controller", () => {
   it("reconciles every cached primary when it starts, then each changed primary", async () => {
@@ -261,5 +285,137 @@ describe("Controller", () => {
     await halting;
     expect(h.calls).toEqual(["team/a"]);
     expect(h.controller.running).toBe(false);
+  });
+});
+
+describe("Controller reconcile time limit", () => {
+  it("abandons a reconcile past its limit: the worker takes the next key, the key is retried, the timeout counted and logged once", async () => {
+    const database = stall();
+    let hung: AbortSignal | undefined;
+    const h = await harness(
+      async (key, ctx) => {
+        if (key.name === "a" && !hung) {
+          hung = ctx.signal;
+          await database.answer;
+        }
+        return {};
+      },
+      { reconcileTimeoutMs: 100 },
+    );
+    await vi.waitFor(() => expect(h.calls).toEqual(["team/a", "team/b", "team/a"]), slowly);
+    expect(hung?.aborted).toBe(true);
+    expect(hung?.reason).toBeInstanceOf(ReconcileTimeoutError);
+    expect(hung?.reason).toMatchObject({ kind: "ApiPortal", key: "team/a", timeoutMs: 100 });
+    expect(await counter(h.metrics, "reconcileTimeouts")).toEqual({ all: 1 });
+    expect(await counter(h.metrics, "reconcileErrors")).toEqual({ all: 1 });
+    expect(await counter(h.metrics, "reconcileTotal")).toMatchObject({ error: 1, success: 2 });
+    expect(await counter(h.metrics, "abandonedReconciles")).toEqual({ all: 1 });
+    const errors = h.logs.filter((l) => Number(l.level) >= 50);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({
+      controller: "apiportal",
+      namespace: "team",
+      name: "a",
+      timeoutMs: 100,
+    });
+    expect(errors[0]?.msg).toMatch(/ApiPortal team\/a.*0\.1 s/);
+
+    database.release();
+    await vi.waitFor(async () => expect(await counter(h.metrics, "abandonedReconciles")).toEqual({ all: 0 }));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(h.calls).toHaveLength(3);
+    expect(await counter(h.metrics, "reconcileTotal")).toMatchObject({ error: 1, success: 2 });
+  });
+
+  it("ignores the late result of an abandoned reconcile: the backoff of the newer attempts keeps counting", async () => {
+    const database = stall();
+    let attempt = 0;
+    const h = await harness(
+      async () => {
+        attempt++;
+        if (attempt === 1) {
+          await database.answer;
+          return {};
+        }
+        if (attempt === 2) {
+          // The abandoned first attempt ends now, successfully, while this one is in flight.
+          database.release();
+          await new Promise((r) => setImmediate(r));
+        }
+        if (attempt <= 3) throw new Error("database still unavailable");
+        return {};
+      },
+      { reconcileTimeoutMs: 100 },
+      { ApiPortal: [portal("a")] },
+    );
+    await vi.waitFor(() => expect(h.calls).toHaveLength(4), slowly);
+    expect(
+      h.logs.some((l) => l.msg === "Abandoned reconcile of ApiPortal team/a ended; ignored its result"),
+    ).toBe(true);
+    const retries = h.logs.filter((l) => Number(l.level) >= 50).map((l) => l.retries);
+    expect(retries).toEqual([1, 2, 3]);
+  });
+
+  it("never runs a second reconcile beside the current attempt of a key when an abandoned one ends", async () => {
+    const database = stall();
+    let attempt = 0;
+    let inFlight = 0;
+    let overlaps = 0;
+    const h = await harness(
+      async () => {
+        attempt++;
+        if (attempt === 1) {
+          await database.answer;
+          return {};
+        }
+        if (inFlight > 0) overlaps++;
+        inFlight++;
+        try {
+          if (attempt === 2) {
+            database.release();
+            await new Promise((r) => setImmediate(r));
+            // The key changes while this attempt runs: it must wait for this attempt, not take the free worker.
+            h.send.ApiPortal?.("MODIFIED", portal("a", 2));
+            await new Promise((r) => setTimeout(r, 20));
+          }
+          return {};
+        } finally {
+          inFlight--;
+        }
+      },
+      { reconcileTimeoutMs: 300, concurrency: 2 },
+      { ApiPortal: [portal("a")] },
+    );
+    await vi.waitFor(() => expect(h.calls).toHaveLength(3), slowly);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(h.calls).toHaveLength(3);
+    expect(overlaps).toBe(0);
+    expect(await counter(h.metrics, "reconcileTimeouts")).toEqual({ all: 1 });
+  });
+
+  it("refuses the writes of a reconcile once it was abandoned, even one that ignores its signal", async () => {
+    const database = stall();
+    let late: unknown;
+    let attempt = 0;
+    const h = await harness(
+      async (_key, ctx) => {
+        if (++attempt > 1) return {};
+        await database.answer;
+        late = await ctx.client
+          .apply({ apiVersion: "v1", kind: "ConfigMap", metadata: { namespace: "team", name: "late" } })
+          .catch((err: unknown) => err);
+        return {};
+      },
+      { reconcileTimeoutMs: 50 },
+      { ApiPortal: [portal("a")] },
+    );
+    await vi.waitFor(() => expect(h.calls).toHaveLength(2), slowly);
+    database.release();
+    await vi.waitFor(() => expect(late).toBeInstanceOf(ReconcileTimeoutError));
+    expect(h.client.writes).toEqual([]);
+  });
+
+  it("refuses a limit that is not above zero", async () => {
+    await expect(harness(async () => ({}), { reconcileTimeoutMs: 0 })).rejects.toThrow(RangeError);
   });
 });

@@ -1,13 +1,16 @@
 /**
  * A controller: turns informer events of its primary kind, its owned kinds and watched kinds into keys on a
  * work queue, and runs reconcile on them with a bounded number of workers, retrying failures with backoff.
- * Level-triggered: reconcile gets a key, never the event.
+ * Level-triggered: reconcile gets a key, never the event. A reconcile that runs past its time limit is
+ * abandoned, so one hang can neither hold a worker for good nor keep the process from stopping.
  */
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
+import { abortableClient } from "./abortable-client.ts";
 import type { BackoffOptions } from "./backoff.ts";
 import type { Cache, InformerCache } from "./cache.ts";
 import type { Client } from "./client.ts";
+import { withDeadline } from "./deadline.ts";
 import { isConflict } from "./errors.ts";
 import type { EventRecorder } from "./events.ts";
 import type { InformerHandler } from "./informer.ts";
@@ -20,6 +23,7 @@ import {
   type ObjectKey,
   objectKey,
   parseKey,
+  ReconcileTimeoutError,
   type Result,
   TerminalError,
 } from "./types.ts";
@@ -27,7 +31,7 @@ import { WorkQueue } from "./workqueue.ts";
 
 /** Everything a reconcile may use; built per reconcile. */
 export interface ReconcileContext {
-  /** Writes (and live reads). */
+  /** Writes (and live reads); every call fails with `signal`'s reason once it aborted. */
   client: Client;
   /** Reads from the informers. */
   cache: Cache;
@@ -37,8 +41,9 @@ export interface ReconcileContext {
   /** The manager's clock, for lastTransitionTime and friends. */
   now(): Date;
   /**
-   * Aborted when this replica must stop reconciling at once (it lost the Lease, or the graceful shutdown
-   * timed out). Pass it to long waits; writes after it aborted may race with the new leader.
+   * Aborted when this reconcile must stop at once: it ran past its time limit (the reason is a
+   * ReconcileTimeoutError, and a retry of the key may already run), this replica lost the Lease, or the
+   * graceful shutdown timed out. `client` honours it by itself; pass it to fetch and other long waits.
    */
   signal: AbortSignal;
 }
@@ -70,6 +75,13 @@ export interface ControllerOptions {
   resyncPeriodMs?: number;
   /** Backoff of failed keys; controller-runtime's 5 ms → 1000 s by default. */
   backoff?: BackoffOptions;
+  /**
+   * Longest one reconcile may run, in ms; the manager's reconcileTimeoutMs by default. Past it the reconcile
+   * is abandoned: its signal aborts, its worker takes the next key, its key is retried with backoff (even if
+   * the abandoned reconcile is still running: a hang must not block its object for good), and whatever it
+   * returns or throws later is ignored.
+   */
+  reconcileTimeoutMs?: number;
   /** Brings the world to the desired state of the object with this key (which may no longer exist). */
   reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<Result>;
 }
@@ -82,6 +94,8 @@ export interface ControllerDeps {
   logger: Logger;
   metrics: RuntimeMetrics;
   now(): Date;
+  /** The limit of a reconcile whose options set none; DEFAULT_RECONCILE_TIMEOUT_MS when unset. */
+  reconcileTimeoutMs?: number;
 }
 
 interface Term {
@@ -92,6 +106,9 @@ interface Term {
 
 const DEFAULT_RESYNC_MS = 10 * 60 * 60 * 1000;
 
+/** How long a reconcile may run before it is abandoned, unless the manager or the controller says otherwise. */
+export const DEFAULT_RECONCILE_TIMEOUT_MS = 30_000;
+
 /**
  * Runs one ControllerOptions. Informer handlers are registered once; keys are only queued while the
  * controller runs (between start and halt), i.e. while this replica leads.
@@ -100,17 +117,24 @@ export class Controller implements QueueProbe {
   private term: Term | undefined;
   /**
    * Resolves when the previous term's in-flight reconciles are done (or abandoned after the timeout); a new
-   * term's workers wait for it, so two terms never process a key at the same time.
+   * term's workers wait for it, so two terms never process a key at the same time (abandoned reconciles
+   * aside, whose client refuses every call).
    */
   private previous: Promise<void> = Promise.resolve();
   private readonly log: Logger;
   private readonly concurrency: number;
+  private readonly timeoutMs: number;
 
   constructor(
     readonly options: ControllerOptions,
     private readonly deps: ControllerDeps,
   ) {
     this.concurrency = Math.max(1, options.concurrency ?? 1);
+    this.timeoutMs = options.reconcileTimeoutMs ?? deps.reconcileTimeoutMs ?? DEFAULT_RECONCILE_TIMEOUT_MS;
+    if (!(this.timeoutMs > 0))
+      throw new RangeError(
+        `The reconcile timeout of ${options.name} must be above 0 ms, not ${this.timeoutMs}`,
+      );
     this.log = deps.logger.child({ controller: options.name, controllerKind: options.for.kind });
     deps.metrics.registerController(options.name, this.concurrency);
     this.register();
@@ -247,63 +271,109 @@ export class Controller implements QueueProbe {
     }
   }
 
-  /** Runs reconcile for one key and requeues it as its outcome says. Never throws. */
+  /**
+   * Runs reconcile for one key within the time limit and requeues it as its outcome says. Never throws, and
+   * returns at the limit even if the reconcile does not.
+   */
   private async reconcileOne(term: Term, key: string): Promise<void> {
     const { metrics } = this.deps;
     const controller = this.options.name;
-    const kind = this.options.for.kind;
     const objKey = parseKey(key);
     const log = this.log.child({ namespace: objKey.namespace, name: objKey.name, reconcileID: randomUUID() });
-    const ctx: ReconcileContext = {
-      client: this.deps.client,
+    const started = performance.now();
+    metrics.activeWorkers.inc({ controller });
+    const settled = await withDeadline(
+      (signal) => this.options.reconcile(objKey, this.context(log, signal)),
+      {
+        timeoutMs: this.timeoutMs,
+        reason: () => new ReconcileTimeoutError(this.options.for.kind, key, this.timeoutMs),
+        signal: term.abort.signal,
+      },
+    );
+    metrics.activeWorkers.dec({ controller });
+    metrics.reconcileTime.observe({ controller }, (performance.now() - started) / 1000);
+    let outcome: ReconcileOutcome;
+    if (settled.status === "fulfilled") outcome = this.succeeded(term, key, settled.value, log);
+    else if (settled.status === "rejected") outcome = this.failed(term, key, settled.reason, log);
+    else outcome = this.timedOut(term, key, settled.settled, log);
+    metrics.reconcileTotal.inc({ controller, result: outcome });
+  }
+
+  private context(log: Logger, signal: AbortSignal): ReconcileContext {
+    return {
+      client: abortableClient(this.deps.client, signal),
       cache: this.deps.cache,
       log,
       recorder: this.deps.recorder,
       now: this.deps.now,
-      signal: term.abort.signal,
+      signal,
     };
-    const started = performance.now();
-    metrics.activeWorkers.inc({ controller });
-    let outcome: ReconcileOutcome;
-    try {
-      const result = await this.options.reconcile(objKey, ctx);
-      if (result.requeueAfterMs === 0) {
-        term.queue.addRateLimited(key);
-        outcome = "requeue";
-      } else if (result.requeueAfterMs !== undefined && result.requeueAfterMs > 0) {
-        term.queue.forget(key);
-        term.queue.addAfter(key, result.requeueAfterMs);
-        outcome = "requeue_after";
-      } else {
-        term.queue.forget(key);
-        outcome = "success";
-      }
-      log.debug({ requeueAfterMs: result.requeueAfterMs }, `Reconciled ${kind}`);
-    } catch (err) {
-      if (isConflict(err)) {
-        // A write based on a stale read (the cache had not yet seen the latest change): read again.
-        term.queue.addRateLimited(key);
-        outcome = "requeue";
-        log.debug({ err }, `Requeued ${kind}: it changed since it was read`);
-      } else if (err instanceof TerminalError) {
-        outcome = "error";
-        metrics.reconcileErrors.inc({ controller });
-        metrics.terminalReconcileErrors.inc({ controller });
-        term.queue.forget(key);
-        log.error({ err }, `Failed to reconcile ${kind} terminally; waiting for a change before retrying`);
-      } else {
-        outcome = "error";
-        metrics.reconcileErrors.inc({ controller });
-        term.queue.addRateLimited(key);
-        log.error(
-          { err, retries: term.queue.retries(key) },
-          `Failed to reconcile ${kind}; retrying with backoff`,
-        );
-      }
-    } finally {
-      metrics.activeWorkers.dec({ controller });
-      metrics.reconcileTime.observe({ controller }, (performance.now() - started) / 1000);
+  }
+
+  private succeeded(term: Term, key: string, result: Result, log: Logger): ReconcileOutcome {
+    log.debug({ requeueAfterMs: result.requeueAfterMs }, `Reconciled ${this.options.for.kind}`);
+    if (result.requeueAfterMs === 0) {
+      term.queue.addRateLimited(key);
+      return "requeue";
     }
-    metrics.reconcileTotal.inc({ controller, result: outcome });
+    term.queue.forget(key);
+    if (result.requeueAfterMs !== undefined && result.requeueAfterMs > 0) {
+      term.queue.addAfter(key, result.requeueAfterMs);
+      return "requeue_after";
+    }
+    return "success";
+  }
+
+  private failed(term: Term, key: string, err: unknown, log: Logger): ReconcileOutcome {
+    const { metrics } = this.deps;
+    const controller = this.options.name;
+    const kind = this.options.for.kind;
+    if (isConflict(err)) {
+      // A write based on a stale read (the cache had not yet seen the latest change): read again.
+      term.queue.addRateLimited(key);
+      log.debug({ err }, `Requeued ${kind}: it changed since it was read`);
+      return "requeue";
+    }
+    metrics.reconcileErrors.inc({ controller });
+    if (err instanceof TerminalError) {
+      metrics.terminalReconcileErrors.inc({ controller });
+      term.queue.forget(key);
+      log.error({ err }, `Failed to reconcile ${kind} terminally; waiting for a change before retrying`);
+      return "error";
+    }
+    term.queue.addRateLimited(key);
+    log.error(
+      { err, retries: term.queue.retries(key) },
+      `Failed to reconcile ${kind}; retrying with backoff`,
+    );
+    return "error";
+  }
+
+  /**
+   * The reconcile ran past its limit: counted as an error and retried with backoff like one. The abandoned
+   * reconcile is only watched until it ends (the abandoned gauge); its result never reaches the queue, so it
+   * cannot mark the key done a second time or reset the backoff of a newer attempt.
+   */
+  private timedOut(term: Term, key: string, settled: Promise<void>, log: Logger): ReconcileOutcome {
+    const { metrics } = this.deps;
+    const controller = this.options.name;
+    const kind = this.options.for.kind;
+    metrics.reconcileErrors.inc({ controller });
+    metrics.reconcileTimeouts.inc({ controller });
+    term.queue.addRateLimited(key);
+    log.error(
+      { timeoutMs: this.timeoutMs, retries: term.queue.retries(key) },
+      `Abandoned the reconcile of ${kind} ${key}: it ran past its limit of ${this.timeoutMs / 1000} s; retrying with backoff`,
+    );
+    metrics.abandonedReconciles.inc({ controller });
+    const abandonedAt = performance.now();
+    void settled.then(() => {
+      metrics.abandonedReconciles.dec({ controller });
+      log.info(
+        { lateBySeconds: (performance.now() - abandonedAt) / 1000 },
+        `Abandoned reconcile of ${kind} ${key} ended; ignored its result`,
+      );
+    });
+    return "error";
   }
 }

@@ -10,7 +10,7 @@ import type { Registry } from "prom-client";
 import { type BackoffOptions, DEFAULT_WATCH_BACKOFF } from "./backoff.ts";
 import { type Cache, InformerCache } from "./cache.ts";
 import { type Client, KubeClient, RestMapper } from "./client.ts";
-import { Controller, type ControllerOptions } from "./controller.ts";
+import { Controller, type ControllerOptions, DEFAULT_RECONCILE_TIMEOUT_MS } from "./controller.ts";
 import { ApiEventRecorder, type EventRecorder } from "./events.ts";
 import { type ListeningServer, serve } from "./http.ts";
 import { LeaderElector } from "./leaderelection.ts";
@@ -54,8 +54,16 @@ export interface ManagerOptions {
   cacheKinds?: GroupVersionKind[];
   /** Watch only this namespace (a namespace-scoped operator with a Role); all namespaces by default. */
   namespace?: string;
-  /** Longest stop() waits for in-flight reconciles; 30 s by default. */
+  /**
+   * Longest stop() (or a lost Lease) waits for in-flight reconciles before it abandons them; 10 s by default.
+   * Keep the pod's terminationGracePeriodSeconds above it.
+   */
   gracefulShutdownTimeoutMs?: number;
+  /**
+   * Longest one reconcile may run before it is abandoned and retried with backoff (see
+   * ControllerOptions.reconcileTimeoutMs, which overrides it per controller); 30 s by default.
+   */
+  reconcileTimeoutMs?: number;
   /** reportingController of Events; `wicked.dev/operator` by default. */
   eventSource?: string;
   /** Backoff of informers' relists and reconnects; client-go's 800 ms → 30 s by default. */
@@ -70,8 +78,9 @@ export interface Manager {
    */
   start(): Promise<void>;
   /**
-   * Stops gracefully: controllers take no new keys and in-flight reconciles finish (bounded by
-   * gracefulShutdownTimeoutMs), then the Lease is released, the watches closed and the servers shut.
+   * Stops gracefully: controllers take no new keys and in-flight reconciles may finish; those still running
+   * after gracefulShutdownTimeoutMs are abandoned (their signal aborts). Then the Lease is released, the
+   * watches closed and the servers shut.
    */
   stop(): Promise<void>;
   /** Base URL of the metrics server, e.g. `http://127.0.0.1:8080`; available after start. */
@@ -147,6 +156,7 @@ class RuntimeManager implements Manager {
           logger: this.log,
           metrics: this.metrics,
           now,
+          reconcileTimeoutMs: opts.reconcileTimeoutMs ?? DEFAULT_RECONCILE_TIMEOUT_MS,
         }),
     );
     const le = opts.leaderElection;
@@ -242,7 +252,7 @@ class RuntimeManager implements Manager {
   }
 
   private get shutdownTimeoutMs(): number {
-    return this.opts.gracefulShutdownTimeoutMs ?? 30_000;
+    return this.opts.gracefulShutdownTimeoutMs ?? 10_000;
   }
 
   /** Starts the controllers once the cache has synced, unless leadership or the manager ended meanwhile. */

@@ -54,6 +54,10 @@ export class RuntimeMetrics {
   readonly reconcileTotal: Counter<"controller" | "result">;
   readonly reconcileErrors: Counter<"controller">;
   readonly terminalReconcileErrors: Counter<"controller">;
+  /** Reconciles abandoned at their time limit (each also counts as an error). */
+  readonly reconcileTimeouts: Counter<"controller">;
+  /** Abandoned reconciles that have not ended yet: work that ignored its signal and may never end. */
+  readonly abandonedReconciles: Gauge<"controller">;
   readonly reconcileTime: Histogram<"controller">;
   readonly maxConcurrentReconciles: Gauge<"controller">;
   readonly activeWorkers: Gauge<"controller">;
@@ -87,6 +91,18 @@ export class RuntimeMetrics {
     this.terminalReconcileErrors = new Counter({
       name: "controller_runtime_terminal_reconcile_errors_total",
       help: "Total number of terminal reconciliation errors per controller",
+      labelNames: ["controller"],
+      registers,
+    });
+    this.reconcileTimeouts = new Counter({
+      name: "controller_runtime_reconcile_timeouts_total",
+      help: "Total number of reconciliations per controller abandoned because they ran past their time limit",
+      labelNames: ["controller"],
+      registers,
+    });
+    this.abandonedReconciles = new Gauge({
+      name: "controller_runtime_abandoned_reconciles",
+      help: "Number of reconciliations per controller abandoned at their time limit that are still running",
       labelNames: ["controller"],
       registers,
     });
@@ -201,5 +217,7 @@ export class RuntimeMetrics {
     }
     this.reconcileErrors.inc({ controller }, 0);
     this.terminalReconcileErrors.inc({ controller }, 0);
+    this.reconcileTimeouts.inc({ controller }, 0);
+    this.abandonedReconciles.set({ controller }, 0);
   }
 }

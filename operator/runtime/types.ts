@@ -52,6 +52,25 @@ export class TerminalError extends Error {
   override readonly name = "TerminalError";
 }
 
+/**
+ * The reason ReconcileContext.signal aborts with when a reconcile ran past its time limit: the runtime has
+ * stopped waiting for it, freed its worker and queued a retry with backoff. Lets a reconciler (or a log)
+ * tell a timeout from a lost Lease.
+ */
+export class ReconcileTimeoutError extends Error {
+  override readonly name = "ReconcileTimeoutError";
+  constructor(
+    /** Kind of the reconciled object. */
+    readonly kind: string,
+    /** `namespace/name` of the reconciled object. */
+    readonly key: string,
+    /** The limit it ran past, in ms. */
+    readonly timeoutMs: number,
+  ) {
+    super(`The reconcile of ${kind} ${key} ran past its limit of ${timeoutMs / 1000} s`);
+  }
+}
+
 /** `apps/v1` for a named group, `v1` for the core group: the `apiVersion` field of objects of this kind. */
 export function apiVersionOf(gvk: Pick<GroupVersionKind, "group" | "version">): string {
   return gvk.group === "" ? gvk.version : `${gvk.group}/${gvk.version}`;
