@@ -223,12 +223,12 @@ describe("cross-object violations refused by the apiserver through the webhooks"
   });
 
   it("admits a Subscription to a plan the Api does not offer yet, or to an open Api, with a warning", () => {
-    const unoffered = ok(create(subscription("s4", "app2", "billing", "partner")));
+    const unoffered = ok(create(subscription("s4", "app", "billing", "partner")));
     expect(unoffered.stderr).toContain(
       "Warning: Api billing does not offer plan partner (it offers basic); the Subscription waits (ResolvedRefs=False) until partner is in the Api's spec.plans",
     );
     ok(kubectl(kubeconfig, ["delete", "subscription", "s4", "-n", ns]));
-    const open = ok(create(subscription("s5", "app2", "status-page", "basic")));
+    const open = ok(create(subscription("s5", "app", "status-page", "basic")));
     expect(open.stderr).toContain(
       "Warning: Api status-page is open (auth type none): anyone may call it without a subscription",
     );
