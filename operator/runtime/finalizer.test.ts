@@ -37,6 +37,13 @@ describe("withFinalizer", () => {
     expect((await client.get(CM, key))?.metadata.finalizers).toEqual([FINALIZER]);
   });
 
+  it("does nothing for an object deleted before its finalizer could be added (a cache behind the apiserver)", async () => {
+    const { client, obj, calls, handlers } = setup();
+    await client.delete(CM, key);
+    expect(await withFinalizer(client, CM, obj, FINALIZER, handlers)).toEqual({});
+    expect(calls).toEqual([]);
+  });
+
   it("is idempotent: with the finalizer in place it only applies", async () => {
     const { client, calls, handlers } = setup([FINALIZER]);
     const current = await client.get<KubeObject>(CM, key);

@@ -69,7 +69,7 @@ export async function removeFinalizer(
  * - alive, finalizer missing: adds it first (so cleanup is guaranteed to run), then applies;
  * - alive, finalizer present: applies;
  * - deleting, finalizer present: cleans up, then removes the finalizer so the deletion completes;
- * - deleting, finalizer absent: nothing left to do.
+ * - deleting, finalizer absent, or gone before the finalizer was added: nothing left to do.
  * Every branch is idempotent, so a crash at any point is repaired by the next reconcile.
  */
 export async function withFinalizer<T extends KubeObject>(
@@ -85,6 +85,13 @@ export async function withFinalizer<T extends KubeObject>(
     await removeFinalizer(client, gvk, obj, finalizer);
     return result;
   }
-  const { obj: current } = await addFinalizer(client, gvk, obj, finalizer);
+  let current: T;
+  try {
+    ({ obj: current } = await addFinalizer(client, gvk, obj, finalizer));
+  } catch (err) {
+    // Deleted before the finalizer landed (the cache was behind): nothing to apply or to clean up.
+    if (isNotFound(err)) return {};
+    throw err;
+  }
   return handlers.apply(current);
 }

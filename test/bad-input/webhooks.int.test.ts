@@ -172,9 +172,10 @@ beforeAll(async () => {
     "the apiserver calling the webhooks",
     async () => {
       const name = `probe-${probes++}`;
+      // Admitted with a warning about the missing client once the webhook is called, then removed again.
       const answer = await client.create("subscriptions", ns, subscriptionManifest(name, "nobody", "x", "y"));
       if (answer.code < 300) await client.delete("subscriptions", ns, name);
-      return answer.message?.includes("validate.subscriptions.wicked.dev");
+      return answer.warnings.some((w) => w.includes("ApiClient nobody does not exist"));
     },
     60_000,
     logs,
@@ -327,7 +328,8 @@ describe("cross-object violations through the real apiserver and webhooks", () =
         ...errorReasons().map((e) => `    reconcile error: ${e}`),
       ].join("\n"),
     );
-    expect(perRule.size).toBeGreaterThanOrEqual(15);
+    // What admission refuses: twins, switched-off Apis, route clashes, withdrawals, openings, second portals.
+    expect(perRule.size).toBeGreaterThanOrEqual(7);
     expect(reached).toEqual([]);
     expect(healthy).toBe(true);
     expect(operator).toBe(live);
