@@ -33,11 +33,20 @@ runtime: ## Print the Node.js every target runs on.
 dev: deps controlplane ## Run wicked locally: control plane, Postgres, CRDs, samples.
 	$(TSX) hack/dev.ts
 
+.PHONY: dev-reset
+dev-reset: deps ## Forget make dev's state: stop its control plane and empty its database and inbox (.dev/).
+	@$(TSX) hack/controlplane/cli.ts down
+	rm -rf .dev/postgres .dev/mail
+
 .PHONY: crds
 crds: deps ## Generate crds/ from the types in api/v1alpha1, copy them into the chart, regenerate docs/reference.md.
 	$(TSX) hack/crdgen/main.ts
 	rm -f charts/wicked/crds/*.yaml && cp crds/*.yaml charts/wicked/crds/
 	$(TSX) hack/reference/main.ts
+
+.PHONY: openapi
+openapi: deps ## Generate portal-ui/api-schema.generated.ts (the UI's API types) from the portal API's OpenAPI document.
+	$(TSX) hack/openapi/main.ts
 
 .PHONY: fmt
 fmt: deps ## Format the code.
@@ -81,10 +90,11 @@ bench: deps controlplane ## Benchmarks (measure only): prints a table, writes be
 test: check test-unit test-integration test-resilience test-node ## Run every check and test (what CI runs).
 
 .PHONY: check
-check: deps ## Format check, lint, typecheck and stale-CRD check.
+check: deps ## Format check, lint, typecheck, stale-CRD and stale-API-types check.
 	node_modules/.bin/biome ci .
 	node_modules/.bin/tsc --noEmit
 	$(TSX) hack/crdgen/main.ts --check
+	$(TSX) hack/openapi/main.ts --check
 
 .PHONY: test-unit
 test-unit: deps ## Unit tests (pure, no cluster).

@@ -92,7 +92,24 @@ export async function createPortalApi(deps: PortalApiDeps): Promise<PortalApi> {
         version: "v1",
         description:
           "Accounts, catalog, applications, subscriptions, approvals and administration of the portal.",
+        license: { name: "Apache-2.0", identifier: "Apache-2.0" },
       },
+      tags: [
+        { name: "system", description: "Probes, metrics and this document." },
+        { name: "accounts", description: "Signing up and recovering an account, before logging in." },
+        { name: "account", description: "The caller's own account." },
+        { name: "catalog", description: "The Apis of the portal, their plans and their OpenAPI documents." },
+        { name: "applications", description: "The caller's applications (OAuth clients)." },
+        {
+          name: "subscriptions",
+          description: "Subscriptions of the caller's applications and their credentials.",
+        },
+        { name: "approvals", description: "Subscriptions waiting for an approver's decision." },
+        {
+          name: "admin",
+          description: "Users, every application and subscription, and the audit log (admins).",
+        },
+      ],
       components: {
         securitySchemes: {
           bearer: {

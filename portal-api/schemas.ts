@@ -31,6 +31,17 @@ export const PageQuery = {
   ),
 };
 
+/**
+ * Who may call a route, as its OpenAPI `security`: a portal user's access token (`bearer`), anyone with more
+ * shown to a user (`optionalBearer`), or anyone without a token (`none`: probes, the document itself and the
+ * account routes used before logging in).
+ */
+export const Security: Record<"bearer" | "optionalBearer" | "none", Array<Record<string, string[]>>> = {
+  bearer: [{ bearer: [] }],
+  optionalBearer: [{}, { bearer: [] }],
+  none: [],
+};
+
 /** A page of a list. */
 export function Page<T extends TSchema>(item: T) {
   return Type.Object({

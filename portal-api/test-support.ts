@@ -1,6 +1,7 @@
 /**
  * Helpers for the portal API's unit tests: an app over a database URL that is never connected to and a
- * Kubernetes client that fails if called, for the routes that must answer without either.
+ * Kubernetes client that fails if called, for the routes that must answer without either (and for
+ * hack/openapi, which reads the served OpenAPI document the same way).
  */
 
 import { createLogger } from "../component/logger.ts";

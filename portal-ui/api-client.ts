@@ -1,7 +1,10 @@
 /**
- * The portal UI's client of the portal API: JSON over fetch with the user's access token, and every refusal
- * turned into an ApiProblem carrying the problem+json body, so pages can show what went wrong and what to do.
+ * The portal UI's client of the portal API: openapi-fetch over the paths generated from the portal API's
+ * OpenAPI document (api-schema.generated.ts), with the user's access token, and every refusal turned into an
+ * ApiProblem carrying the problem+json body, so pages can show what went wrong and what to do.
  */
+import createClient, { type Client } from "openapi-fetch";
+import type { paths } from "./api-schema.generated.ts";
 import type {
   Accepted,
   AdminApplication,
@@ -15,6 +18,8 @@ import type {
   Me,
   Page,
   PendingApproval,
+  QueryOf,
+  RequestBody,
   Subscription,
 } from "./api-types.ts";
 
@@ -37,16 +42,6 @@ export class ApiProblem extends Error {
   get kind(): string {
     return this.type?.split("/").pop() ?? "";
   }
-}
-
-/** Query parameters; undefined and empty values are left out. */
-export type Query = Record<string, string | number | boolean | undefined>;
-
-/** Options of one request. */
-export interface RequestOptions {
-  token?: string;
-  query?: Query;
-  body?: unknown;
 }
 
 /** Reads an error response into an ApiProblem. */
@@ -90,181 +85,221 @@ export async function problemFrom(response: Response): Promise<ApiProblem> {
   );
 }
 
-function queryString(query: Query | undefined): string {
-  if (!query) return "";
+/**
+ * The query string of a request, without the `?`: undefined and empty values are left out (the UI passes
+ * empty form fields through, and an empty filter means no filter).
+ */
+function queryString(query: Record<string, unknown>): string {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
-    if (value === undefined || value === "") continue;
+    if (value === undefined || value === null || value === "") continue;
     params.set(key, String(value));
   }
-  const text = params.toString();
-  return text ? `?${text}` : "";
+  return params.toString();
+}
+
+/** The Authorization header of a request with the user's access token, none without one. */
+function bearer(token: string | undefined): { Authorization: string | undefined } {
+  return { Authorization: token ? `Bearer ${token}` : undefined };
+}
+
+/** The answer's body; the client's middleware has already thrown an ApiProblem for any other answer than 2xx. */
+async function body<T>(pending: Promise<{ data?: T }>): Promise<T> {
+  return (await pending).data as T;
 }
 
 /** The portal API over HTTP. */
 export class PortalApiClient {
-  constructor(
-    private readonly baseUrl: string,
-    private readonly fetchImpl: typeof fetch = fetch,
-    private readonly timeoutMs = 15_000,
-  ) {}
+  private readonly client: Client<paths>;
 
-  /** Sends a request; resolves with the parsed body (undefined for 204), rejects with ApiProblem. */
-  async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-    const response = await this.send(method, path, options);
-    if (response.status === 204) return undefined as T;
-    const text = await response.text();
-    return (text ? JSON.parse(text) : undefined) as T;
-  }
-
-  /** Sends a request and returns the raw response (for CSV downloads); rejects with ApiProblem. */
-  async send(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
-    const headers: Record<string, string> = {
-      Accept: "application/json, application/problem+json, text/csv",
-    };
-    if (options.token) headers.Authorization = `Bearer ${options.token}`;
-    if (options.body !== undefined) headers["Content-Type"] = "application/json";
-    let response: Response;
-    try {
-      response = await this.fetchImpl(
-        `${this.baseUrl.replace(/\/+$/, "")}${path}${queryString(options.query)}`,
-        {
-          method,
-          headers,
-          body: options.body === undefined ? undefined : JSON.stringify(options.body),
-          signal: AbortSignal.timeout(this.timeoutMs),
-          redirect: "manual",
-        },
-      );
-    } catch {
-      throw new ApiProblem(
-        503,
-        "Service unavailable",
-        "The portal API cannot be reached right now; try again in a moment.",
-      );
-    }
-    if (!response.ok) throw await problemFrom(response);
-    return response;
+  constructor(baseUrl: string, fetchImpl: typeof fetch = fetch, timeoutMs = 15_000) {
+    this.client = createClient<paths>({
+      baseUrl,
+      headers: { Accept: "application/json, application/problem+json, text/csv" },
+      querySerializer: queryString,
+      redirect: "manual",
+      fetch: async (request) => {
+        try {
+          return await fetchImpl(request, { signal: AbortSignal.timeout(timeoutMs) });
+        } catch {
+          throw new ApiProblem(
+            503,
+            "Service unavailable",
+            "The portal API cannot be reached right now; try again in a moment.",
+          );
+        }
+      },
+    });
+    this.client.use({
+      async onResponse({ response }) {
+        if (!response.ok) throw await problemFrom(response);
+        return undefined;
+      },
+    });
   }
 
   // Accounts (no token).
-  signUp(body: { email: string; displayName: string; password: string }): Promise<Accepted> {
-    return this.request("POST", "/accounts", { body });
+  signUp(account: RequestBody<"signUp">): Promise<Accepted> {
+    return body(this.client.POST("/accounts", { body: account }));
   }
   verifyEmail(token: string): Promise<{ email: string; verified: true }> {
-    return this.request("POST", "/accounts/verify", { body: { token } });
+    return body(this.client.POST("/accounts/verify", { body: { token } }));
   }
   resendVerification(email: string): Promise<Accepted> {
-    return this.request("POST", "/accounts/verification", { body: { email } });
+    return body(this.client.POST("/accounts/verification", { body: { email } }));
   }
   requestPasswordReset(email: string): Promise<Accepted> {
-    return this.request("POST", "/accounts/password-reset", { body: { email } });
+    return body(this.client.POST("/accounts/password-reset", { body: { email } }));
   }
-  resetPassword(token: string, password: string): Promise<void> {
-    return this.request("POST", "/accounts/password-reset/confirm", { body: { token, password } });
+  async resetPassword(token: string, password: string): Promise<void> {
+    await this.client.POST("/accounts/password-reset/confirm", { body: { token, password } });
   }
 
   // The caller.
   me(token: string): Promise<Me> {
-    return this.request("GET", "/me", { token });
+    return body(this.client.GET("/me", { headers: bearer(token) }));
   }
   updateMe(token: string, displayName: string): Promise<{ displayName: string }> {
-    return this.request("PATCH", "/me", { token, body: { displayName } });
+    return body(this.client.PATCH("/me", { headers: bearer(token), body: { displayName } }));
   }
-  changePassword(token: string, currentPassword: string, newPassword: string): Promise<void> {
-    return this.request("POST", "/me/password", { token, body: { currentPassword, newPassword } });
+  async changePassword(token: string, currentPassword: string, newPassword: string): Promise<void> {
+    await this.client.POST("/me/password", {
+      headers: bearer(token),
+      body: { currentPassword, newPassword },
+    });
   }
-  deleteMe(token: string): Promise<void> {
-    return this.request("DELETE", "/me", { token });
+  async deleteMe(token: string): Promise<void> {
+    await this.client.DELETE("/me", { headers: bearer(token) });
   }
 
   // Catalog (token optional).
-  apis(token: string | undefined, query: Query): Promise<Page<ApiSummary>> {
-    return this.request("GET", "/apis", { token, query });
+  apis(token: string | undefined, query: QueryOf<"listApis">): Promise<Page<ApiSummary>> {
+    return body(this.client.GET("/apis", { headers: bearer(token), params: { query } }));
   }
   api(token: string | undefined, name: string): Promise<ApiDetail> {
-    return this.request("GET", `/apis/${encodeURIComponent(name)}`, { token });
+    return body(this.client.GET("/apis/{name}", { headers: bearer(token), params: { path: { name } } }));
   }
   openApi(token: string | undefined, name: string): Promise<Record<string, unknown>> {
-    return this.request("GET", `/apis/${encodeURIComponent(name)}/openapi`, { token });
+    return body(
+      this.client.GET("/apis/{name}/openapi", { headers: bearer(token), params: { path: { name } } }),
+    );
   }
 
   // Applications.
-  applications(token: string, query: Query = {}): Promise<Page<Application>> {
-    return this.request("GET", "/applications", { token, query });
+  applications(token: string, query: QueryOf<"listApplications"> = {}): Promise<Page<Application>> {
+    return body(this.client.GET("/applications", { headers: bearer(token), params: { query } }));
   }
   application(token: string, name: string): Promise<Application> {
-    return this.request("GET", `/applications/${encodeURIComponent(name)}`, { token });
+    return body(
+      this.client.GET("/applications/{name}", { headers: bearer(token), params: { path: { name } } }),
+    );
   }
-  createApplication(
+  createApplication(token: string, application: RequestBody<"createApplication">): Promise<Application> {
+    return body(this.client.POST("/applications", { headers: bearer(token), body: application }));
+  }
+  updateApplication(
     token: string,
-    body: {
-      displayName: string;
-      description?: string;
-      clientType?: "confidential" | "public";
-      redirectUris?: string[];
-    },
+    name: string,
+    change: RequestBody<"updateApplication">,
   ): Promise<Application> {
-    return this.request("POST", "/applications", { token, body });
+    return body(
+      this.client.PATCH("/applications/{name}", {
+        headers: bearer(token),
+        params: { path: { name } },
+        body: change,
+      }),
+    );
   }
-  updateApplication(token: string, name: string, body: Record<string, unknown>): Promise<Application> {
-    return this.request("PATCH", `/applications/${encodeURIComponent(name)}`, { token, body });
-  }
-  deleteApplication(token: string, name: string): Promise<void> {
-    return this.request("DELETE", `/applications/${encodeURIComponent(name)}`, { token });
+  async deleteApplication(token: string, name: string): Promise<void> {
+    await this.client.DELETE("/applications/{name}", { headers: bearer(token), params: { path: { name } } });
   }
 
   // Subscriptions.
-  subscriptions(token: string, query: Query = {}): Promise<Page<Subscription>> {
-    return this.request("GET", "/subscriptions", { token, query });
+  subscriptions(token: string, query: QueryOf<"listSubscriptions"> = {}): Promise<Page<Subscription>> {
+    return body(this.client.GET("/subscriptions", { headers: bearer(token), params: { query } }));
   }
   subscription(token: string, name: string): Promise<Subscription> {
-    return this.request("GET", `/subscriptions/${encodeURIComponent(name)}`, { token });
+    return body(
+      this.client.GET("/subscriptions/{name}", { headers: bearer(token), params: { path: { name } } }),
+    );
   }
-  subscribe(token: string, body: { application: string; api: string; plan: string }): Promise<Subscription> {
-    return this.request("POST", "/subscriptions", { token, body });
+  subscribe(token: string, subscription: RequestBody<"createSubscription">): Promise<Subscription> {
+    return body(this.client.POST("/subscriptions", { headers: bearer(token), body: subscription }));
   }
   credentials(token: string, name: string): Promise<Credentials> {
-    return this.request("GET", `/subscriptions/${encodeURIComponent(name)}/credentials`, { token });
+    return body(
+      this.client.GET("/subscriptions/{name}/credentials", {
+        headers: bearer(token),
+        params: { path: { name } },
+      }),
+    );
   }
   rotate(token: string, name: string): Promise<Subscription> {
-    return this.request("POST", `/subscriptions/${encodeURIComponent(name)}/rotate`, { token });
+    return body(
+      this.client.POST("/subscriptions/{name}/rotate", {
+        headers: bearer(token),
+        params: { path: { name } },
+      }),
+    );
   }
-  unsubscribe(token: string, name: string): Promise<void> {
-    return this.request("DELETE", `/subscriptions/${encodeURIComponent(name)}`, { token });
+  async unsubscribe(token: string, name: string): Promise<void> {
+    await this.client.DELETE("/subscriptions/{name}", { headers: bearer(token), params: { path: { name } } });
   }
 
   // Approvals.
-  approvals(token: string, query: Query = {}): Promise<Page<PendingApproval>> {
-    return this.request("GET", "/approvals", { token, query });
+  approvals(token: string, query: QueryOf<"listApprovals"> = {}): Promise<Page<PendingApproval>> {
+    return body(this.client.GET("/approvals", { headers: bearer(token), params: { query } }));
   }
-  approve(token: string, name: string, reason?: string): Promise<Subscription> {
-    return this.request("POST", `/approvals/${encodeURIComponent(name)}/approve`, {
-      token,
-      body: reason ? { reason } : {},
-    });
+  approve(token: string, name: string): Promise<Subscription> {
+    return body(
+      this.client.POST("/approvals/{name}/approve", { headers: bearer(token), params: { path: { name } } }),
+    );
   }
   reject(token: string, name: string, reason: string): Promise<Subscription> {
-    return this.request("POST", `/approvals/${encodeURIComponent(name)}/reject`, { token, body: { reason } });
+    return body(
+      this.client.POST("/approvals/{name}/reject", {
+        headers: bearer(token),
+        params: { path: { name } },
+        body: { reason },
+      }),
+    );
   }
 
   // Admin.
-  adminUsers(token: string, query: Query = {}): Promise<Page<AdminUser>> {
-    return this.request("GET", "/admin/users", { token, query });
+  adminUsers(token: string, query: QueryOf<"listUsers"> = {}): Promise<Page<AdminUser>> {
+    return body(this.client.GET("/admin/users", { headers: bearer(token), params: { query } }));
   }
-  updateUser(token: string, id: string, body: { groups?: string[]; isAdmin?: boolean }): Promise<AdminUser> {
-    return this.request("PATCH", `/admin/users/${encodeURIComponent(id)}`, { token, body });
+  updateUser(token: string, id: string, change: RequestBody<"updateUser">): Promise<AdminUser> {
+    return body(
+      this.client.PATCH("/admin/users/{id}", {
+        headers: bearer(token),
+        params: { path: { id } },
+        body: change,
+      }),
+    );
   }
-  adminApplications(token: string, query: Query = {}): Promise<Page<AdminApplication>> {
-    return this.request("GET", "/admin/applications", { token, query });
+  adminApplications(
+    token: string,
+    query: QueryOf<"listAllApplications"> = {},
+  ): Promise<Page<AdminApplication>> {
+    return body(this.client.GET("/admin/applications", { headers: bearer(token), params: { query } }));
   }
-  adminSubscriptions(token: string, query: Query = {}): Promise<Page<AdminSubscription>> {
-    return this.request("GET", "/admin/subscriptions", { token, query });
+  adminSubscriptions(
+    token: string,
+    query: QueryOf<"listAllSubscriptions"> = {},
+  ): Promise<Page<AdminSubscription>> {
+    return body(this.client.GET("/admin/subscriptions", { headers: bearer(token), params: { query } }));
   }
-  auditLog(token: string, query: Query = {}): Promise<Page<AuditEntry>> {
-    return this.request("GET", "/admin/audit-log", { token, query });
+  auditLog(token: string, query: QueryOf<"listAuditLog"> = {}): Promise<Page<AuditEntry>> {
+    return body(this.client.GET("/admin/audit-log", { headers: bearer(token), params: { query } }));
   }
-  auditLogCsv(token: string, query: Query = {}): Promise<Response> {
-    return this.send("GET", "/admin/audit-log.csv", { token, query });
+  /** The CSV export as the raw answer, its body unread (the caller passes on its Content-Disposition). */
+  async auditLogCsv(token: string, query: QueryOf<"exportAuditLog"> = {}): Promise<Response> {
+    const { response } = await this.client.GET("/admin/audit-log.csv", {
+      headers: bearer(token),
+      params: { query },
+      parseAs: "stream",
+    });
+    return response;
   }
 }

@@ -1,160 +1,79 @@
 /**
- * The portal API's answers as the portal UI reads them (portal-api/routes/*, its /openapi.json). Written out
- * here rather than imported, so the UI depends on the portal API's HTTP contract, not on its code.
+ * The portal API's answers, requests and queries as the portal UI reads and sends them, named for the pages.
+ * Each is taken from api-schema.generated.ts (generated from the portal API's OpenAPI document by
+ * `make openapi`), so the UI depends on the portal API's HTTP contract, not on its code, and a change of that
+ * contract that the UI depends on fails the type check.
  */
+import type { operations } from "./api-schema.generated.ts";
 
-/** A page of a list. */
-export interface Page<T> {
-  items: T[];
-  page: number;
-  pageSize: number;
-  total: number;
-}
+/** The id of an operation of the portal API (its `operationId`). */
+export type OperationId = keyof operations;
+
+/** The JSON body of an operation's answer with `status`. */
+export type Answer<
+  Id extends OperationId,
+  Status extends keyof operations[Id]["responses"],
+> = operations[Id]["responses"][Status] extends { content: { "application/json": infer Body } }
+  ? Body
+  : never;
+
+/** The JSON body an operation takes. */
+export type RequestBody<Id extends OperationId> = operations[Id]["requestBody"] extends
+  | { content: { "application/json": infer Body } }
+  | undefined
+  ? Body
+  : never;
+
+/** The query parameters an operation takes. */
+export type QueryOf<Id extends OperationId> = NonNullable<operations[Id]["parameters"]["query"]>;
+
+/** A page of a list: its items and where it is among all of them. */
+export type Page<T> = Omit<Answer<"listApis", 200>, "items"> & { items: T[] };
 
 /** The caller (GET /me). */
-export interface Me {
-  id: string;
-  email: string;
-  displayName: string;
-  groups: string[];
-  permissions: { admin: boolean; approver: boolean };
-  scopes: string[];
-}
-
-/** How clients authenticate at the gateway. */
-export type AuthType = "key-auth" | "oauth2" | "none";
+export type Me = Answer<"getMe", 200>;
 
 /** An Api in the catalog (GET /apis). */
-export interface ApiSummary {
-  name: string;
-  displayName: string;
-  description: string;
-  auth: AuthType;
-  tags: string[];
-  deprecated: boolean;
-  requiredGroup: string | null;
-  plans: string[];
-}
+export type ApiSummary = Answer<"listApis", 200>["items"][number];
 
-/** Rate limits of a plan. */
-export interface Limits {
-  second?: number;
-  minute?: number;
-  hour?: number;
-  day?: number;
-  month?: number;
-}
-
-/** A plan of an Api. */
-export interface PlanView {
-  name: string;
-  displayName: string;
-  description: string;
-  requiresApproval: boolean;
-  limits: Limits;
-}
+/** How clients authenticate at the gateway. */
+export type AuthType = ApiSummary["auth"];
 
 /** An Api with its plans (GET /apis/:name). */
-export interface ApiDetail extends ApiSummary {
-  baseUrl: string;
-  scopes: Array<{ name: string; description?: string }>;
-  flows: string[];
-  planDetails: PlanView[];
-  hasOpenApi: boolean;
-  deprecation?: { since?: string; sunset?: string; message?: string };
-}
+export type ApiDetail = Answer<"getApi", 200>;
 
-/** A role on an application. */
-export type ApplicationRole = "Owner" | "Collaborator" | "Reader";
+/** A plan of an Api. */
+export type PlanView = ApiDetail["planDetails"][number];
+
+/** Rate limits of a plan. */
+export type Limits = PlanView["limits"];
 
 /** An application (GET /applications/:name). */
-export interface Application {
-  name: string;
-  displayName: string;
-  description?: string;
-  owner: string;
-  clientType: "confidential" | "public";
-  redirectUris: string[];
-  collaborators: Array<{ user: string; role: ApplicationRole }>;
-  clientId: string | null;
-  role: ApplicationRole;
-}
+export type Application = Answer<"getApplication", 200>;
+
+/** A role on an application. */
+export type ApplicationRole = Application["role"];
 
 /** A subscription (GET /subscriptions/:name). */
-export interface Subscription {
-  name: string;
-  application: string;
-  api: string;
-  plan: string;
-  phase: string;
-  approval: "Pending" | "Approved" | "Rejected";
-  approvalReason?: string;
-  credentialsReady: boolean;
-}
+export type Subscription = Answer<"getSubscription", 200>;
 
 /** Credentials of a subscription (GET /subscriptions/:name/credentials). */
-export interface Credentials {
-  subscription: string;
-  type: "key-auth" | "oauth2";
-  apiKey?: string;
-  keyHeader?: string;
-  clientId?: string;
-  clientSecret?: string;
-  tokenUrl?: string;
-  apiUrl?: string;
-  issuedAt?: string;
-}
+export type Credentials = Answer<"getSubscriptionCredentials", 200>;
 
 /** A subscription waiting for a decision (GET /approvals). */
-export interface PendingApproval extends Subscription {
-  owner: string;
-  /** The application's title (older portal APIs leave it out). */
-  applicationDisplayName?: string;
-  apiDisplayName: string;
-  planDisplayName: string;
-  requestedAt: string;
-}
+export type PendingApproval = Answer<"listApprovals", 200>["items"][number];
 
 /** A user as admins see them (GET /admin/users). */
-export interface AdminUser {
-  id: string;
-  email: string;
-  displayName: string;
-  emailVerified: boolean;
-  groups: string[];
-  isAdmin: boolean;
-  createdAt: string;
-}
+export type AdminUser = Answer<"listUsers", 200>["items"][number];
 
 /** An application as admins see it (GET /admin/applications). */
-export interface AdminApplication {
-  name: string;
-  displayName: string;
-  owner: string;
-  clientType: string;
-  clientId: string | null;
-  collaborators: number;
-}
+export type AdminApplication = Answer<"listAllApplications", 200>["items"][number];
 
 /** A subscription as admins see it (GET /admin/subscriptions). */
-export interface AdminSubscription extends Subscription {
-  owner: string;
-}
+export type AdminSubscription = Answer<"listAllSubscriptions", 200>["items"][number];
 
 /** An entry of the audit log (GET /admin/audit-log). */
-export interface AuditEntry {
-  id: string;
-  at: string;
-  actor: string;
-  action: string;
-  targetKind: string;
-  targetName: string;
-  namespace: string | null;
-  details: Record<string, unknown>;
-}
+export type AuditEntry = Answer<"listAuditLog", 200>["items"][number];
 
 /** An accepted request that continues elsewhere (sign-up, password reset). */
-export interface Accepted {
-  status: "accepted";
-  detail: string;
-}
+export type Accepted = Answer<"signUp", 202>;

@@ -60,17 +60,14 @@ export async function offlinePortalUi(
 ): Promise<PortalUi & { calls: Array<{ method: string; path: string; body: unknown; auth?: string }> }> {
   const calls: Array<{ method: string; path: string; body: unknown; auth?: string }> = [];
   const fakeFetch: typeof fetch = async (input, init) => {
-    const url = new URL(String(input));
-    const body = typeof init?.body === "string" ? (JSON.parse(init.body) as unknown) : undefined;
-    const headers = (init?.headers ?? {}) as Record<string, string>;
+    const request = new Request(input, init);
+    const text = await request.text();
+    const body = text ? (JSON.parse(text) as unknown) : undefined;
+    const url = new URL(request.url);
     const path = `${url.pathname.replace(/^\/api/, "")}${url.search}`;
-    calls.push({
-      method: init?.method ?? "GET",
-      path,
-      body,
-      ...(headers.Authorization ? { auth: headers.Authorization } : {}),
-    });
-    const [status, json] = await api(init?.method ?? "GET", path, body);
+    const auth = request.headers.get("authorization");
+    calls.push({ method: request.method, path, body, ...(auth ? { auth } : {}) });
+    const [status, json] = await api(request.method, path, body);
     return new Response(status === 204 ? null : JSON.stringify(json), {
       status,
       headers: { "content-type": status >= 400 ? "application/problem+json" : "application/json" },

@@ -14,7 +14,7 @@ import {
 } from "../../accounts/index.ts";
 import type { PortalApp, PortalContext } from "../context.ts";
 import { forbidden } from "../problems.ts";
-import { Accepted } from "../schemas.ts";
+import { Accepted, Security } from "../schemas.ts";
 
 const Email = Type.String({ pattern: EMAIL_PATTERN, maxLength: 254, description: "Email address." });
 const Password = Type.String({ minLength: 1, maxLength: 1024 });
@@ -32,8 +32,10 @@ export async function accountRoutes(app: PortalApp, ctx: PortalContext): Promise
     {
       config: { rateLimit },
       schema: {
+        operationId: "signUp",
         tags: ["accounts"],
         summary: "Sign up with email and password.",
+        security: Security.none,
         description:
           "The answer is the same whether or not the address already has an account (when mail is configured).",
         body: Type.Object(
@@ -66,8 +68,10 @@ export async function accountRoutes(app: PortalApp, ctx: PortalContext): Promise
     {
       config: { rateLimit },
       schema: {
+        operationId: "verifyEmail",
         tags: ["accounts"],
         summary: "Verify an email address with the token from the mailed link.",
+        security: Security.none,
         body: Type.Object({ token: Token }, { additionalProperties: false }),
         response: { 200: Type.Object({ email: Type.String(), verified: Type.Literal(true) }) },
       },
@@ -84,8 +88,10 @@ export async function accountRoutes(app: PortalApp, ctx: PortalContext): Promise
     {
       config: { rateLimit },
       schema: {
+        operationId: "resendVerification",
         tags: ["accounts"],
         summary: "Mail a new verification link.",
+        security: Security.none,
         body: Type.Object({ email: Email }, { additionalProperties: false }),
         response: { 202: Accepted },
       },
@@ -104,8 +110,10 @@ export async function accountRoutes(app: PortalApp, ctx: PortalContext): Promise
     {
       config: { rateLimit },
       schema: {
+        operationId: "requestPasswordReset",
         tags: ["accounts"],
         summary: "Mail a password reset link.",
+        security: Security.none,
         body: Type.Object({ email: Email }, { additionalProperties: false }),
         response: { 202: Accepted },
       },
@@ -124,8 +132,10 @@ export async function accountRoutes(app: PortalApp, ctx: PortalContext): Promise
     {
       config: { rateLimit },
       schema: {
+        operationId: "resetPassword",
         tags: ["accounts"],
         summary: "Set a new password with the token from the mailed link.",
+        security: Security.none,
         body: Type.Object({ token: Token, password: Password }, { additionalProperties: false }),
         response: { 204: Type.Null() },
       },

@@ -9,7 +9,7 @@ import type { Database } from "../../db/schema.ts";
 import { audit, type PortalApp, type PortalContext, requireAdmin } from "../context.ts";
 import { toCsv } from "../csv.ts";
 import { notFound } from "../problems.ts";
-import { Page, PageQuery, paging, SubscriptionSchema } from "../schemas.ts";
+import { Page, PageQuery, paging, Security, SubscriptionSchema } from "../schemas.ts";
 import { subscriptionFromRow } from "../views.ts";
 
 const UserView = Type.Object({
@@ -62,7 +62,6 @@ const MAX_CSV_ROWS = 50_000;
 
 /** The routes under /admin. */
 export async function adminRoutes(app: PortalApp, ctx: PortalContext): Promise<void> {
-  const security: Array<Record<string, string[]>> = [{ bearer: [] }];
   const namespace = ctx.kube.namespace;
 
   function auditQuery(filters: {
@@ -91,9 +90,10 @@ export async function adminRoutes(app: PortalApp, ctx: PortalContext): Promise<v
     "/admin/users",
     {
       schema: {
+        operationId: "listUsers",
         tags: ["admin"],
         summary: "List users.",
-        security,
+        security: Security.bearer,
         querystring: Type.Object({
           ...PageQuery,
           q: Type.Optional(Type.String({ maxLength: 100, description: "Text in the email or name." })),
@@ -139,9 +139,10 @@ export async function adminRoutes(app: PortalApp, ctx: PortalContext): Promise<v
     "/admin/users/:id",
     {
       schema: {
+        operationId: "updateUser",
         tags: ["admin"],
         summary: "Change a user's portal groups or admin flag.",
-        security,
+        security: Security.bearer,
         params: Type.Object({ id: Type.String({ format: "uuid" }) }),
         body: Type.Object(
           {
@@ -199,9 +200,10 @@ export async function adminRoutes(app: PortalApp, ctx: PortalContext): Promise<v
     "/admin/applications",
     {
       schema: {
+        operationId: "listAllApplications",
         tags: ["admin"],
         summary: "List every application of the portal.",
-        security,
+        security: Security.bearer,
         querystring: Type.Object({
           ...PageQuery,
           owner: Type.Optional(Type.String({ maxLength: 320 })),
@@ -244,9 +246,10 @@ export async function adminRoutes(app: PortalApp, ctx: PortalContext): Promise<v
     "/admin/subscriptions",
     {
       schema: {
+        operationId: "listAllSubscriptions",
         tags: ["admin"],
         summary: "List every subscription of the portal.",
-        security,
+        security: Security.bearer,
         querystring: Type.Object({
           ...PageQuery,
           api: Type.Optional(Type.String({ maxLength: 253 })),
@@ -283,9 +286,10 @@ export async function adminRoutes(app: PortalApp, ctx: PortalContext): Promise<v
     "/admin/audit-log",
     {
       schema: {
+        operationId: "listAuditLog",
         tags: ["admin"],
         summary: "Read the audit log, newest first.",
-        security,
+        security: Security.bearer,
         querystring: Type.Object({ ...PageQuery, ...AuditFilters }),
         response: { 200: Page(AuditEntry) },
       },
@@ -320,9 +324,10 @@ export async function adminRoutes(app: PortalApp, ctx: PortalContext): Promise<v
     "/admin/audit-log.csv",
     {
       schema: {
+        operationId: "exportAuditLog",
         tags: ["admin"],
         summary: "Export the audit log as CSV, oldest first (at most 50 000 rows).",
-        security,
+        security: Security.bearer,
         querystring: Type.Object(AuditFilters),
         response: {
           200: {

@@ -18,7 +18,7 @@ import {
 } from "../permissions.ts";
 import { badRequest, conflict, forbidden, notFound } from "../problems.ts";
 import { applicationResource } from "../resources.ts";
-import { ApplicationSchema, NameParam, Page, PageQuery, paging } from "../schemas.ts";
+import { ApplicationSchema, NameParam, Page, PageQuery, paging, Security } from "../schemas.ts";
 import { applicationFromResource, applicationView } from "../views.ts";
 
 const RedirectUri = Type.String({
@@ -111,15 +111,14 @@ export function hasRoleOnClient(email: string) {
 
 /** The routes under /applications. */
 export async function applicationRoutes(app: PortalApp, ctx: PortalContext): Promise<void> {
-  const security: Array<Record<string, string[]>> = [{ bearer: [] }];
-
   app.get(
     "/applications",
     {
       schema: {
+        operationId: "listApplications",
         tags: ["applications"],
         summary: "List the applications you own or collaborate on.",
-        security,
+        security: Security.bearer,
         querystring: Type.Object({
           ...PageQuery,
           q: Type.Optional(Type.String({ maxLength: 100, description: "Text in the name or display name." })),
@@ -155,9 +154,10 @@ export async function applicationRoutes(app: PortalApp, ctx: PortalContext): Pro
     "/applications",
     {
       schema: {
+        operationId: "createApplication",
         tags: ["applications"],
         summary: "Register an application.",
-        security,
+        security: Security.bearer,
         body: Type.Object(
           {
             displayName: Type.String({ minLength: 1, maxLength: 100 }),
@@ -218,9 +218,10 @@ export async function applicationRoutes(app: PortalApp, ctx: PortalContext): Pro
     "/applications/:name",
     {
       schema: {
+        operationId: "getApplication",
         tags: ["applications"],
         summary: "Read an application.",
-        security,
+        security: Security.bearer,
         params: NameParam,
         response: { 200: ApplicationSchema },
       },
@@ -236,10 +237,11 @@ export async function applicationRoutes(app: PortalApp, ctx: PortalContext): Pro
     "/applications/:name",
     {
       schema: {
+        operationId: "updateApplication",
         tags: ["applications"],
         summary: "Change an application (owners only).",
         description: "Lists (redirectUris, collaborators) are replaced as a whole.",
-        security,
+        security: Security.bearer,
         params: NameParam,
         body: Type.Object(
           {
@@ -283,9 +285,10 @@ export async function applicationRoutes(app: PortalApp, ctx: PortalContext): Pro
     "/applications/:name",
     {
       schema: {
+        operationId: "deleteApplication",
         tags: ["applications"],
         summary: "Delete an application and its subscriptions (owners only).",
-        security,
+        security: Security.bearer,
         params: NameParam,
         response: { 204: Type.Null() },
       },

@@ -10,7 +10,7 @@ import type { Subscription } from "../../api/v1alpha1/index.ts";
 import { audit, type PortalApp, type PortalContext, requirePrincipal } from "../context.ts";
 import { canApprove, isAdmin, type Principal } from "../permissions.ts";
 import { conflict, forbidden, notFound } from "../problems.ts";
-import { NameParam, Page, PageQuery, paging, SubscriptionSchema } from "../schemas.ts";
+import { NameParam, Page, PageQuery, paging, Security, SubscriptionSchema } from "../schemas.ts";
 import { subscriptionFromResource } from "../views.ts";
 
 const PendingApproval = Type.Object({
@@ -29,7 +29,6 @@ const PendingApproval = Type.Object({
 
 /** The routes under /approvals. */
 export async function approvalRoutes(app: PortalApp, ctx: PortalContext): Promise<void> {
-  const security: Array<Record<string, string[]>> = [{ bearer: [] }];
   const groups = ctx.config.groups;
 
   function requireApprover(principal: Principal): void {
@@ -45,9 +44,10 @@ export async function approvalRoutes(app: PortalApp, ctx: PortalContext): Promis
     "/approvals",
     {
       schema: {
+        operationId: "listApprovals",
         tags: ["approvals"],
         summary: "List the subscriptions waiting for your decision.",
-        security,
+        security: Security.bearer,
         querystring: Type.Object({ ...PageQuery, api: Type.Optional(Type.String({ maxLength: 253 })) }),
         response: { 200: Page(PendingApproval) },
       },
@@ -169,9 +169,10 @@ export async function approvalRoutes(app: PortalApp, ctx: PortalContext): Promis
     "/approvals/:name/approve",
     {
       schema: {
+        operationId: "approveSubscription",
         tags: ["approvals"],
         summary: "Approve a subscription.",
-        security,
+        security: Security.bearer,
         params: NameParam,
         response: { 200: SubscriptionSchema },
       },
@@ -188,9 +189,10 @@ export async function approvalRoutes(app: PortalApp, ctx: PortalContext): Promis
     "/approvals/:name/reject",
     {
       schema: {
+        operationId: "rejectSubscription",
         tags: ["approvals"],
         summary: "Reject a subscription; the reason is shown to the developer.",
-        security,
+        security: Security.bearer,
         params: NameParam,
         body: Type.Object(
           { reason: Type.String({ minLength: 1, maxLength: 1000 }) },

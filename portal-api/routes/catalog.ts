@@ -10,7 +10,7 @@ import type { PortalApp, PortalContext } from "../context.ts";
 import { apiBaseUrl, OpenApiDocumentError, parseOpenApi, rewriteOpenApi } from "../openapi-rewrite.ts";
 import { canSee, isAdmin, type PortalUser } from "../permissions.ts";
 import { HttpProblem, notFound } from "../problems.ts";
-import { NameParam, Page, PageQuery, paging } from "../schemas.ts";
+import { NameParam, Page, PageQuery, paging, Security } from "../schemas.ts";
 
 const AuthType = Type.Union([Type.Literal("key-auth"), Type.Literal("oauth2"), Type.Literal("none")]);
 
@@ -57,7 +57,6 @@ const ApiDetail = Type.Object({
 
 /** The routes under /apis. */
 export async function catalogRoutes(app: PortalApp, ctx: PortalContext): Promise<void> {
-  const security: Array<Record<string, string[]>> = [{}, { bearer: [] }];
   const groups = ctx.config.groups;
 
   function visible(user: PortalUser | null) {
@@ -81,9 +80,10 @@ export async function catalogRoutes(app: PortalApp, ctx: PortalContext): Promise
     "/apis",
     {
       schema: {
+        operationId: "listApis",
         tags: ["catalog"],
         summary: "List the Apis you can see.",
-        security,
+        security: Security.optionalBearer,
         querystring: Type.Object({
           ...PageQuery,
           q: Type.Optional(
@@ -140,9 +140,10 @@ export async function catalogRoutes(app: PortalApp, ctx: PortalContext): Promise
     "/apis/:name",
     {
       schema: {
+        operationId: "getApi",
         tags: ["catalog"],
         summary: "Read an Api with its plans.",
-        security,
+        security: Security.optionalBearer,
         params: NameParam,
         response: { 200: ApiDetail },
       },
@@ -194,9 +195,10 @@ export async function catalogRoutes(app: PortalApp, ctx: PortalContext): Promise
     "/apis/:name/openapi",
     {
       schema: {
+        operationId: "getApiOpenApi",
         tags: ["catalog"],
         summary: "The Api's OpenAPI document, with the gateway as server and the gateway's authentication.",
-        security,
+        security: Security.optionalBearer,
         params: NameParam,
         response: { 200: Type.Object({}, { additionalProperties: true }) },
       },

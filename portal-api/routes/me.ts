@@ -9,6 +9,7 @@ import type { ApiClient } from "../../api/v1alpha1/index.ts";
 import { audit, type PortalApp, type PortalContext, requirePrincipal } from "../context.ts";
 import { canApprove, isAdmin } from "../permissions.ts";
 import { OWNER_LABEL, ownerLabel } from "../resources.ts";
+import { Security } from "../schemas.ts";
 import { deleteApplication } from "./applications.ts";
 
 const Me = Type.Object({
@@ -25,16 +26,16 @@ const Me = Type.Object({
 
 /** The routes under /me. */
 export async function meRoutes(app: PortalApp, ctx: PortalContext): Promise<void> {
-  const security: Array<Record<string, string[]>> = [{ bearer: [] }];
   const groups = ctx.config.groups;
 
   app.get(
     "/me",
     {
       schema: {
+        operationId: "getMe",
         tags: ["account"],
         summary: "Your account and permissions.",
-        security,
+        security: Security.bearer,
         response: { 200: Me },
       },
     },
@@ -58,9 +59,10 @@ export async function meRoutes(app: PortalApp, ctx: PortalContext): Promise<void
     "/me",
     {
       schema: {
+        operationId: "updateMe",
         tags: ["account"],
         summary: "Change your display name.",
-        security,
+        security: Security.bearer,
         body: Type.Object(
           { displayName: Type.String({ minLength: 1, maxLength: 200 }) },
           { additionalProperties: false },
@@ -84,9 +86,10 @@ export async function meRoutes(app: PortalApp, ctx: PortalContext): Promise<void
     "/me/password",
     {
       schema: {
+        operationId: "changePassword",
         tags: ["account"],
         summary: "Change your password.",
-        security,
+        security: Security.bearer,
         body: Type.Object(
           {
             currentPassword: Type.String({ minLength: 1, maxLength: 1024 }),
@@ -114,9 +117,10 @@ export async function meRoutes(app: PortalApp, ctx: PortalContext): Promise<void
     "/me",
     {
       schema: {
+        operationId: "deleteMe",
         tags: ["account"],
         summary: "Delete your account with your applications and subscriptions.",
-        security,
+        security: Security.bearer,
         response: { 204: Type.Null() },
       },
     },

@@ -11,7 +11,7 @@ import { audit, type PortalApp, type PortalContext, requirePrincipal } from "../
 import { canSee, type Principal } from "../permissions.ts";
 import { badRequest, conflict, forbidden, notFound } from "../problems.ts";
 import { subscriptionResource } from "../resources.ts";
-import { NameParam, Page, PageQuery, paging, SubscriptionSchema } from "../schemas.ts";
+import { NameParam, Page, PageQuery, paging, Security, SubscriptionSchema } from "../schemas.ts";
 import { subscriptionFromResource, subscriptionFromRow } from "../views.ts";
 import { applicationFor, hasRoleOnClient } from "./applications.ts";
 
@@ -55,15 +55,14 @@ async function subscriptionFor(
 
 /** The routes under /subscriptions. */
 export async function subscriptionRoutes(app: PortalApp, ctx: PortalContext): Promise<void> {
-  const security: Array<Record<string, string[]>> = [{ bearer: [] }];
-
   app.get(
     "/subscriptions",
     {
       schema: {
+        operationId: "listSubscriptions",
         tags: ["subscriptions"],
         summary: "List the subscriptions of your applications.",
-        security,
+        security: Security.bearer,
         querystring: Type.Object({
           ...PageQuery,
           application: Type.Optional(Type.String({ maxLength: 253 })),
@@ -110,9 +109,10 @@ export async function subscriptionRoutes(app: PortalApp, ctx: PortalContext): Pr
     "/subscriptions",
     {
       schema: {
+        operationId: "createSubscription",
         tags: ["subscriptions"],
         summary: "Subscribe an application to an Api under a plan.",
-        security,
+        security: Security.bearer,
         body: Type.Object(
           {
             application: Type.String({ minLength: 1, maxLength: 253 }),
@@ -215,9 +215,10 @@ export async function subscriptionRoutes(app: PortalApp, ctx: PortalContext): Pr
     "/subscriptions/:name",
     {
       schema: {
+        operationId: "getSubscription",
         tags: ["subscriptions"],
         summary: "Read a subscription.",
-        security,
+        security: Security.bearer,
         params: NameParam,
         response: { 200: SubscriptionSchema },
       },
@@ -232,9 +233,10 @@ export async function subscriptionRoutes(app: PortalApp, ctx: PortalContext): Pr
     "/subscriptions/:name/credentials",
     {
       schema: {
+        operationId: "getSubscriptionCredentials",
         tags: ["subscriptions"],
         summary: "Read a subscription's credentials (owners and collaborators of its application).",
-        security,
+        security: Security.bearer,
         params: NameParam,
         response: { 200: Credentials },
       },
@@ -287,9 +289,10 @@ export async function subscriptionRoutes(app: PortalApp, ctx: PortalContext): Pr
     "/subscriptions/:name/rotate",
     {
       schema: {
+        operationId: "rotateSubscriptionCredentials",
         tags: ["subscriptions"],
         summary: "Request new credentials; the operator issues them and the old ones stop working.",
-        security,
+        security: Security.bearer,
         params: NameParam,
         response: { 202: SubscriptionSchema },
       },
@@ -335,9 +338,10 @@ export async function subscriptionRoutes(app: PortalApp, ctx: PortalContext): Pr
     "/subscriptions/:name",
     {
       schema: {
+        operationId: "deleteSubscription",
         tags: ["subscriptions"],
         summary: "Unsubscribe; the credentials stop working.",
-        security,
+        security: Security.bearer,
         params: NameParam,
         response: { 204: Type.Null() },
       },

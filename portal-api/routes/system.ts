@@ -4,6 +4,7 @@ import "@fastify/swagger";
 import type { Registry } from "prom-client";
 import { Type } from "typebox";
 import type { PortalApp, PortalContext } from "../context.ts";
+import { Security } from "../schemas.ts";
 
 const Text = { description: "Plain text.", content: { "text/plain": { schema: Type.String() } } };
 
@@ -13,8 +14,10 @@ export async function systemRoutes(app: PortalApp, ctx: PortalContext, metrics: 
     "/healthz",
     {
       schema: {
+        operationId: "checkLiveness",
         tags: ["system"],
         summary: "Liveness: the process answers.",
+        security: Security.none,
         response: { 200: Text },
       },
     },
@@ -25,8 +28,10 @@ export async function systemRoutes(app: PortalApp, ctx: PortalContext, metrics: 
     "/readyz",
     {
       schema: {
+        operationId: "checkReadiness",
         tags: ["system"],
         summary: "Readiness: the database answers.",
+        security: Security.none,
         response: { 200: Text, 503: Text },
       },
     },
@@ -45,8 +50,10 @@ export async function systemRoutes(app: PortalApp, ctx: PortalContext, metrics: 
     "/metrics",
     {
       schema: {
+        operationId: "getMetrics",
         tags: ["system"],
         summary: "Prometheus metrics.",
+        security: Security.none,
         response: { 200: Text },
       },
     },
@@ -57,8 +64,10 @@ export async function systemRoutes(app: PortalApp, ctx: PortalContext, metrics: 
     "/openapi.json",
     {
       schema: {
+        operationId: "getOpenApiDocument",
         tags: ["system"],
         summary: "This API's OpenAPI 3.1 document.",
+        security: Security.none,
         response: { 200: Type.Object({}, { additionalProperties: true }) },
       },
     },

@@ -1,7 +1,7 @@
 /** The public routes: home, content pages, the catalog, an Api's page and its "try it". */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ApiProblem } from "../api-client.ts";
-import type { ApiDetail, Application, Subscription } from "../api-types.ts";
+import type { ApiDetail, Application, AuthType, Subscription } from "../api-types.ts";
 import { buildReference, findOperation, type Json } from "../openapi/model.ts";
 import type { TryItCredential } from "../openapi/render.ts";
 import { buildTryItRequest, sendTryIt, TryItError, type TryItResult } from "../openapi/try-it.ts";
@@ -20,6 +20,9 @@ import { apiPage, type SubscribeBox } from "../views/api.ts";
 import { catalogPage, contentPage, errorPage, homePage } from "../views/public.ts";
 
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+/** The catalog's authentication filter: the values of GET /apis?auth=. */
+const AUTH_TYPES: readonly AuthType[] = ["key-auth", "oauth2", "none"];
 
 /** The routes of the public pages. */
 export async function catalogRoutes(app: FastifyInstance, ui: UiContext): Promise<void> {
@@ -57,7 +60,7 @@ export async function catalogRoutes(app: FastifyInstance, ui: UiContext): Promis
     const filters = {
       q: queryValue(request, "q").slice(0, 100) || undefined,
       tag: queryValue(request, "tag").slice(0, 100) || undefined,
-      auth: ["key-auth", "oauth2", "none"].includes(auth) ? auth : undefined,
+      auth: AUTH_TYPES.find((type) => type === auth),
       page: pageNumber(request),
     };
     const token = session?.accessToken;
