@@ -1,13 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { devSamples, mergePatch, readSamples } from "./samples.ts";
-
-describe("mergePatch", () => {
-  it("merges objects, removes what is null and replaces lists and values", () => {
-    expect(
-      mergePatch({ a: { b: 1, c: 2 }, l: [1, 2], k: "x" }, { a: { c: null, d: 3 }, l: [3], k: "y" }),
-    ).toEqual({ a: { b: 1, d: 3 }, l: [3], k: "y" });
-  });
-});
+import { devSamples, readSamples } from "./samples.ts";
 
 describe("devSamples", () => {
   it("points every sample Api at the echo upstream (one of url and serviceRef) and patches the sample portal", () => {

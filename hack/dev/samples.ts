@@ -7,6 +7,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import YAML from "yaml";
+import { mergePatch } from "../../operator/runtime/testing.ts";
 
 /** A manifest. */
 export type Manifest = Record<string, unknown> & { kind?: string; metadata?: { name?: string } };
@@ -19,20 +20,6 @@ export function readSamples(dir = "config/samples"): Manifest[] {
     .flatMap((f) => YAML.parseAllDocuments(readFileSync(join(dir, f), "utf8")))
     .map((d) => d.toJS() as Manifest | null)
     .filter((d): d is Manifest => d !== null);
-}
-
-/** Applies a JSON merge patch (RFC 7386): objects merge, null removes, anything else replaces. Pure. */
-export function mergePatch(target: unknown, patch: unknown): unknown {
-  if (typeof patch !== "object" || patch === null || Array.isArray(patch)) return patch;
-  const out: Record<string, unknown> =
-    typeof target === "object" && target !== null && !Array.isArray(target)
-      ? { ...(target as Record<string, unknown>) }
-      : {};
-  for (const [key, value] of Object.entries(patch)) {
-    if (value === null) delete out[key];
-    else out[key] = mergePatch(out[key], value);
-  }
-  return out;
 }
 
 /** The samples with the portal patched and every Api's upstream at `upstreamUrl`. Pure. */
