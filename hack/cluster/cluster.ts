@@ -94,6 +94,16 @@ function requireMachine(): void {
     );
 }
 
+/** Kubelets of a node this directory does not hold (another checkout's): the machine-wide parts are theirs. */
+function otherNodeKubelets(dir: string): number[] {
+  const ours = new Set((readState(resolve(dir))?.processes ?? []).map((p) => p.pid));
+  return run("pgrep", ["-f", `kubelet .*--hostname-override=${NODE.name}`], { ignoreFailure: true })
+    .split("\n")
+    .filter(Boolean)
+    .map(Number)
+    .filter((pid) => !ours.has(pid));
+}
+
 /** The cluster running in dir, when every one of its processes is alive. */
 export function runningCluster(dir: string): Cluster | undefined {
   const state = readState(resolve(dir));
@@ -107,10 +117,10 @@ export async function ensureCluster(dir: string): Promise<Cluster> {
     refillVolumePool(resolve(dir), running.kubeconfig);
     return running;
   }
-  const other = run("pgrep", ["-f", `kubelet .*--hostname-override=${NODE.name}`], { ignoreFailure: true });
-  if (other.trim())
+  const other = otherNodeKubelets(dir);
+  if (other.length > 0)
     throw new Error(
-      `A node of another checkout runs on this machine (kubelet pid ${other.trim().split("\n").join(", ")}); there is one per machine: stop it with \`make cluster-down\` there, or point KUBECONFIG at it`,
+      `A node of another checkout runs on this machine (kubelet pid ${other.join(", ")}); there is one per machine: stop it with \`make cluster-down\` there, or point KUBECONFIG at it`,
     );
   await stopCluster(dir);
   return startCluster(resolve(dir));
@@ -335,6 +345,11 @@ export function loadImages(containerdSocket: string, images: string[]): void {
  */
 export async function stopCluster(dir: string): Promise<void> {
   const absolute = resolve(dir);
+  if (otherNodeKubelets(absolute).length > 0) {
+    // Another checkout's node owns the bridge, the address and the chains: only this directory goes.
+    rmSync(absolute, { recursive: true, force: true });
+    return;
+  }
   const state = readState(absolute);
   const processes = state?.processes ?? [];
   const layout = nodeLayout(absolute, "");
