@@ -118,7 +118,15 @@ export async function signUp(
           );
         }
         if (!existing.email_verified_at) {
-          const verifyToken = await issueVerification(trx, ctx, existing.id, existing.email, now);
+          // The password goes with this link only: whoever follows it proves the address and gets it.
+          const verifyToken = await issueVerification(
+            trx,
+            ctx,
+            existing.id,
+            existing.email,
+            now,
+            passwordHash,
+          );
           await appendOutbox(trx, {
             type: "VerificationRequested",
             verifyToken,
@@ -134,14 +142,17 @@ export async function signUp(
         .values({
           email,
           display_name: displayName,
-          password_hash: passwordHash,
-          email_verified_at: ctx.verification ? null : now,
+          // With verification the password waits on the link; without it nobody proves the address.
+          password_hash: ctx.verification ? null : passwordHash,
+          email_verified_at: null,
           created_at: now,
           updated_at: now,
         })
         .returning(["id"])
         .executeTakeFirstOrThrow();
-      const verifyToken = ctx.verification ? await issueVerification(trx, ctx, user.id, email, now) : null;
+      const verifyToken = ctx.verification
+        ? await issueVerification(trx, ctx, user.id, email, now, passwordHash)
+        : null;
       await appendOutbox(trx, { type: "UserSignedUp", verifyToken, userId: user.id, email, displayName });
       return { outcome: "created", userId: user.id, verified: !ctx.verification } satisfies SignUpResult;
     });
@@ -164,12 +175,16 @@ export async function verifyEmail(ctx: AccountsContext, token: string): Promise<
     const row = await consumeToken(trx, "email_verifications", token, now);
     const verification = await trx
       .selectFrom("email_verifications")
-      .select("email")
+      .select(["email", "password_hash"])
       .where("id", "=", row.id)
       .executeTakeFirstOrThrow();
     const user = await trx
       .updateTable("users")
-      .set({ email_verified_at: now, updated_at: now })
+      .set({
+        email_verified_at: now,
+        updated_at: now,
+        ...(verification.password_hash ? { password_hash: verification.password_hash } : {}),
+      })
       .where("id", "=", row.user_id)
       .where("deleted_at", "is", null)
       .where(sql<string>`lower(email)`, "=", verification.email.toLowerCase())
@@ -181,6 +196,12 @@ export async function verifyEmail(ctx: AccountsContext, token: string): Promise<
         "This link is for an address the account no longer uses; request a new verification email.",
       );
     }
+    // The address is proven: other sign-ups' links for it (and their passwords) are void.
+    await trx
+      .deleteFrom("email_verifications")
+      .where("user_id", "=", user.id)
+      .where("id", "!=", row.id)
+      .execute();
     await appendOutbox(trx, {
       type: "UserVerified",
       userId: user.id,
@@ -324,18 +345,20 @@ export async function authenticate(
 ): Promise<AccountUser> {
   const user = await liveUserByEmail(ctx.db, email.trim());
   dummyHash ??= hashPassword("wicked-dummy-password", ctx.scrypt ?? DEFAULT_SCRYPT);
-  const stored = user?.password_hash ?? (await dummyHash);
+  // Before its address is proven, a sign-up's password waits on its verification link.
+  const pending = user && !user.password_hash ? await pendingPasswordHash(ctx.db, user.id) : undefined;
+  const stored = user?.password_hash ?? pending ?? (await dummyHash);
   const ok = await verifyPassword(stored, password).catch(() => false);
-  if (!user?.password_hash || !ok) {
+  if (!(user?.password_hash || pending) || !user || !ok) {
     throw new AccountError("InvalidCredentials", "Wrong email or password.");
   }
-  if (!user.email_verified_at) {
+  if (pending || (!user.email_verified_at && ctx.verification)) {
     throw new AccountError(
       "EmailNotVerified",
       "Verify your email address first: follow the link we mailed you, or request a new one.",
     );
   }
-  if (needsRehash(user.password_hash, ctx.scrypt ?? DEFAULT_SCRYPT)) {
+  if (user.password_hash && needsRehash(user.password_hash, ctx.scrypt ?? DEFAULT_SCRYPT)) {
     const upgraded = await hashPassword(password, ctx.scrypt ?? DEFAULT_SCRYPT);
     await ctx.db.updateTable("users").set({ password_hash: upgraded }).where("id", "=", user.id).execute();
   }
@@ -348,6 +371,19 @@ export async function revokeUserSessions(
   userId: string,
 ): Promise<void> {
   await db.deleteFrom("oidc_payloads").where(sql<string>`payload->>'accountId'`, "=", userId).execute();
+}
+
+/** The password of the newest unused verification link of a user, if it carries one. */
+async function pendingPasswordHash(db: Kysely<Database>, userId: string): Promise<string | undefined> {
+  const row = await db
+    .selectFrom("email_verifications")
+    .select("password_hash")
+    .where("user_id", "=", userId)
+    .where("consumed_at", "is", null)
+    .where("password_hash", "is not", null)
+    .orderBy("created_at", "desc")
+    .executeTakeFirst();
+  return row?.password_hash ?? undefined;
 }
 
 /** A live user by email, ignoring case (the unique index is on lower(email)). */
@@ -385,6 +421,7 @@ async function issueVerification(
   userId: string,
   email: string,
   now: Date,
+  passwordHash: string | null = null,
 ): Promise<string> {
   const { token, hash } = newToken();
   await trx
@@ -392,6 +429,7 @@ async function issueVerification(
     .values({
       user_id: userId,
       email,
+      password_hash: passwordHash,
       token_hash: hash,
       created_at: now,
       expires_at: new Date(now.getTime() + (ctx.verificationTtlMs ?? DAY_MS)),

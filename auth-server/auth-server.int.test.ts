@@ -514,6 +514,33 @@ describe("federated login through the upstream IdP", () => {
     expect(users).toHaveLength(1);
   });
 
+  it("does not let a sign-up that never proved the address keep its password once the IdP's user logs in (pre-hijacking)", async () => {
+    const ATTACKER_PASSWORD = "mallory's own passphrase";
+    // Mallory signs up with the victim's address and never follows the link (it went to the victim).
+    const signUp = await stack.call("POST", "/accounts", {
+      body: { email: "victim@example.com", displayName: "Mallory", password: ATTACKER_PASSWORD },
+    });
+    expect(signUp.status).toBe(202);
+    // The victim logs in through the company's IdP, which vouches for the address and makes them an approver.
+    stack.upstream?.loginAs({
+      sub: "corp-victim",
+      email: "victim@example.com",
+      email_verified: true,
+      name: "Victor Victim",
+      groups: ["corp-approvers"],
+    });
+    const login = await federatedLogin();
+    expect(login.status).toBe(200);
+    // Mallory's password opens nothing: not the victim's account, not its approver rights.
+    await expect(stack.login("victim@example.com", ATTACKER_PASSWORD)).rejects.toThrow(/Login of .* failed/);
+    const user = await stack.db
+      .selectFrom("users")
+      .selectAll()
+      .where("email", "=", "victim@example.com")
+      .executeTakeFirstOrThrow();
+    expect(user.password_hash).toBeNull();
+  });
+
   it("refuses to link an existing account when the IdP has not verified the email", async () => {
     await developer("careful@example.com");
     stack.upstream?.loginAs({ sub: "corp-3", email: "careful@example.com", email_verified: false });

@@ -7,7 +7,7 @@
 
 import { type Kysely, sql } from "kysely";
 import * as oidc from "openid-client";
-import { type AccountUser, toAccountUser } from "../accounts/index.ts";
+import { type AccountUser, revokeUserSessions, toAccountUser } from "../accounts/index.ts";
 import { appendOutbox } from "../db/outbox.ts";
 import type { Database } from "../db/schema.ts";
 import type { SecretReader } from "./clients.ts";
@@ -219,11 +219,16 @@ export async function linkFederatedUser(
       userId = existing.id;
       groups = existing.groups;
       if (!existing.email_verified_at) {
+        // Nobody proved the address before the IdP did: whoever signed up with it may not be the person
+        // the IdP vouches for. Their password, pending links and sessions go with the takeover.
         await trx
           .updateTable("users")
-          .set({ email_verified_at: now, updated_at: now })
+          .set({ email_verified_at: now, password_hash: null, updated_at: now })
           .where("id", "=", userId)
           .execute();
+        await trx.deleteFrom("email_verifications").where("user_id", "=", userId).execute();
+        await trx.deleteFrom("password_resets").where("user_id", "=", userId).execute();
+        await revokeUserSessions(trx, userId);
       }
     } else {
       const displayName = (identity.name?.trim() || email.split("@")[0] || email).slice(0, 200);

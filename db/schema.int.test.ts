@@ -38,6 +38,7 @@ const expected: { [T in keyof Database]: { [C in keyof Database[T]]-?: Nullabili
     id: "not null",
     user_id: "not null",
     email: "not null",
+    password_hash: "null",
     token_hash: "not null",
     expires_at: "not null",
     consumed_at: "null",

@@ -113,6 +113,11 @@ export interface TokenTable {
 export interface EmailVerificationsTable extends TokenTable {
   /** The address being verified (the user may change theirs before clicking the link). */
   email: string;
+  /**
+   * The password chosen with this sign-up, activated when this link is followed; null for a link that
+   * sets none (a resent one: the account then needs a password reset).
+   */
+  password_hash: string | null;
 }
 
 /** A token that lets a user set a new password. */

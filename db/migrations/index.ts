@@ -1,5 +1,6 @@
 import { initial } from "./0001_initial.ts";
 import { notificationDelivery } from "./0002_notification_delivery.ts";
+import { verificationPassword } from "./0003_verification_password.ts";
 import type { SchemaMigration } from "./types.ts";
 
 export type { SchemaMigration } from "./types.ts";
@@ -12,4 +13,5 @@ export type { SchemaMigration } from "./types.ts";
 export const migrations: Readonly<Record<string, SchemaMigration>> = Object.freeze({
   "0001_initial": initial,
   "0002_notification_delivery": notificationDelivery,
+  "0003_verification_password": verificationPassword,
 });
