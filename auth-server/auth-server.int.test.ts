@@ -541,6 +541,29 @@ describe("federated login through the upstream IdP", () => {
     expect(user.password_hash).toBeNull();
   });
 
+  it("gives an identity whose IdP did not verify its email no role on the applications naming that address", async () => {
+    // The platform team declared an application owned by this address (GitOps).
+    await stack.kube.custom.createNamespacedCustomObject({
+      group: "wicked.dev",
+      version: "v1alpha1",
+      namespace: stack.namespace,
+      plural: "apiclients",
+      body: {
+        apiVersion: "wicked.dev/v1alpha1",
+        kind: "ApiClient",
+        metadata: { name: "payroll" },
+        spec: { displayName: "Payroll", owner: "cfo@example.com", clientType: "confidential" },
+      },
+    });
+    await stack.operator.mirrorApplication("payroll");
+    stack.upstream?.loginAs({ sub: "corp-unverified", email: "cfo@example.com", email_verified: false });
+    const login = await federatedLogin();
+    expect(login.status).toBe(200);
+    expect((await stack.call("GET", "/applications/payroll", { token: login.token })).status).toBe(404);
+    const mine = (await stack.call("GET", "/applications", { token: login.token })).json as { items: Json[] };
+    expect(mine.items.map((a) => a.name)).not.toContain("payroll");
+  });
+
   it("refuses to link an existing account when the IdP has not verified the email", async () => {
     await developer("careful@example.com");
     stack.upstream?.loginAs({ sub: "corp-3", email: "careful@example.com", email_verified: false });

@@ -135,7 +135,11 @@ export async function createPortalApi(deps: PortalApiDeps): Promise<PortalApi> {
   await app.register(cookie);
   await app.register(rateLimit, { global: false });
   const metrics = addRequestMetrics(app, "portal-api");
-  addAuthentication(app, { db: deps.db, tokens: deps.tokens ?? remoteTokenVerifier(config.urls) });
+  addAuthentication(app, {
+    db: deps.db,
+    tokens: deps.tokens ?? remoteTokenVerifier(config.urls),
+    verification: config.mail.enabled,
+  });
 
   const authBase = config.urls.auth.replace(/\/+$/, "");
   const ctx: PortalContext = {

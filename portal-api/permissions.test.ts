@@ -13,6 +13,7 @@ const groups = { admin: "admin", approver: "approver" };
 const user = (g: string[], admin = false): PortalUser => ({
   id: "u",
   email: "Jane@Example.com",
+  emailTrusted: true,
   displayName: "Jane",
   groups: g,
   isAdmin: admin,
@@ -41,9 +42,12 @@ describe("permissions", () => {
       owner: "jane@example.com",
       collaborators: [{ user: "BOB@example.com", role: "Reader" as const }],
     };
-    expect(applicationRole("JANE@example.com", spec)).toBe("Owner");
-    expect(applicationRole("bob@example.com", spec)).toBe("Reader");
-    expect(applicationRole("eve@example.com", spec)).toBeUndefined();
+    const trusted = (email: string) => ({ email, emailTrusted: true });
+    expect(applicationRole(trusted("JANE@example.com"), spec)).toBe("Owner");
+    expect(applicationRole(trusted("bob@example.com"), spec)).toBe("Reader");
+    expect(applicationRole(trusted("eve@example.com"), spec)).toBeUndefined();
+    // An address nobody proved matches nothing, not even the owner.
+    expect(applicationRole({ email: "jane@example.com", emailTrusted: false }, spec)).toBeUndefined();
     expect(roleAllows("Reader", "view")).toBe(true);
     expect(roleAllows("Reader", "subscribe")).toBe(false);
     expect(roleAllows("Collaborator", "subscribe")).toBe(true);

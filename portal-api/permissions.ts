@@ -11,6 +11,12 @@ import type { ApiClientSpec } from "../api/v1alpha1/index.ts";
 export interface PortalUser {
   id: string;
   email: string;
+  /**
+   * Whether the address may be matched against applications' owner and collaborators: proven (a mailed link,
+   * a password reset or an identity provider that verified it), or — in a portal without mail, where nothing
+   * can be proven — the account's own local sign-up. An identity provider's unverified address is not.
+   */
+  emailTrusted: boolean;
   displayName: string;
   groups: string[];
   isAdmin: boolean;
@@ -77,12 +83,13 @@ export function canApprove(user: PortalUser, apiGroup: string | null, groups: Gr
 /** A user's role on an application. */
 export type ApplicationRole = "Owner" | "Collaborator" | "Reader";
 
-/** The user's role on an application, from its spec; undefined when they have none. */
+/** The user's role on an application, from its spec; undefined when they have none or their address is not trusted. */
 export function applicationRole(
-  email: string,
+  user: Pick<PortalUser, "email" | "emailTrusted">,
   spec: Pick<ApiClientSpec, "owner" | "collaborators">,
 ): ApplicationRole | undefined {
-  const me = email.toLowerCase();
+  if (!user.emailTrusted) return undefined;
+  const me = user.email.toLowerCase();
   if (spec.owner.toLowerCase() === me) return "Owner";
   return spec.collaborators?.find((c) => c.user.toLowerCase() === me)?.role;
 }

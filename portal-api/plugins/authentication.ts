@@ -82,7 +82,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Sets `request.principal` on every request that carries a token; a bad token is a 401 at once. */
 export function addAuthentication(
   app: PortalApp,
-  deps: { db: Kysely<Database>; tokens: TokenVerifier },
+  deps: { db: Kysely<Database>; tokens: TokenVerifier; verification: boolean },
 ): void {
   app.decorateRequest("principal", null);
   app.addHook("onRequest", async (request) => {
@@ -106,7 +106,7 @@ export function addAuthentication(
     }
     const user = await deps.db
       .selectFrom("users")
-      .select(["id", "email", "display_name", "groups", "is_admin"])
+      .select(["id", "email", "display_name", "groups", "is_admin", "email_verified_at", "password_hash"])
       .where("id", "=", claims.sub)
       .where("deleted_at", "is", null)
       .executeTakeFirst();
@@ -115,6 +115,7 @@ export function addAuthentication(
       user: {
         id: user.id,
         email: user.email,
+        emailTrusted: user.email_verified_at !== null || (!deps.verification && user.password_hash !== null),
         displayName: user.display_name,
         groups: user.groups,
         isAdmin: user.is_admin,

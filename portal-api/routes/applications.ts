@@ -42,7 +42,7 @@ export async function applicationFor(
   action: keyof typeof ROLE_ALLOWS,
 ): Promise<{ resource: ApiClient; role: ApplicationRole }> {
   const resource = await ctx.kube.get<ApiClient>("apiclients", name);
-  const role = resource ? applicationRole(principal.user.email, resource.spec) : undefined;
+  const role = resource ? applicationRole(principal.user, resource.spec) : undefined;
   if (!resource || !role) throw notFound("application", name);
   if (!roleAllows(role, action)) {
     throw forbidden(
@@ -143,7 +143,7 @@ export async function applicationRoutes(app: PortalApp, ctx: PortalContext): Pro
       ]);
       const items = rows.flatMap((row) => {
         const spec = row.spec as unknown as ApiClientSpec;
-        const role = applicationRole(principal.user.email, spec);
+        const role = applicationRole(principal.user, spec);
         return role ? [applicationView(row.name, spec, row.client_id, role)] : [];
       });
       return { items, page, pageSize, total: Number(count.n) };
@@ -277,7 +277,7 @@ export async function applicationRoutes(app: PortalApp, ctx: PortalContext): Pro
         targetName: request.params.name,
         details: { fields: Object.keys(body).join(",") },
       });
-      return applicationFromResource(patched, applicationRole(principal.user.email, patched.spec) ?? "Owner");
+      return applicationFromResource(patched, applicationRole(principal.user, patched.spec) ?? "Owner");
     },
   );
 

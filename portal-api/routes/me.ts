@@ -128,9 +128,12 @@ export async function meRoutes(app: PortalApp, ctx: PortalContext): Promise<void
       const principal = requirePrincipal(request, "write");
       const { user } = principal;
       const labelled = await ctx.kube.list<ApiClient>("apiclients", `${OWNER_LABEL}=${ownerLabel(user.id)}`);
-      const owned = (await ctx.kube.list<ApiClient>("apiclients")).filter(
-        (c) => c.spec.owner.toLowerCase() === user.email.toLowerCase(),
-      );
+      // By address only when the address is trusted: an unproven one must not delete another's applications.
+      const owned = user.emailTrusted
+        ? (await ctx.kube.list<ApiClient>("apiclients")).filter(
+            (c) => c.spec.owner.toLowerCase() === user.email.toLowerCase(),
+          )
+        : [];
       const byName = new Map([...labelled, ...owned].map((c) => [c.metadata.name ?? "", c]));
       for (const client of byName.values()) await deleteApplication(ctx, principal, client);
       await ctx.db.transaction().execute(async (trx) => {
