@@ -497,6 +497,26 @@ describe("who may do what", () => {
       await stack.operator.mirrorSubscription(financeSub, { phase: "PendingApproval", approved: null });
     });
 
+    it("refuses an approver's approval of a subscription of their own application (403 self-approval)", async () => {
+      const own = await application(approver, "Approver's own ledger");
+      const res = await stack.call("POST", "/subscriptions", {
+        token: approver,
+        body: { application: own, api: "payments", plan: "gold" },
+      });
+      expect(res.status, JSON.stringify(res.json)).toBe(201);
+      const name = (res.json as Json).name;
+      await stack.operator.mirrorSubscription(name, { phase: "PendingApproval", approved: null });
+      const approve = await stack.call("POST", `/approvals/${name}/approve`, { token: approver });
+      expect(approve.status).toBe(403);
+      expect(approve.json).toMatchObject({ type: "https://wicked.dev/problems/self-approval" });
+      const queue = (await stack.call("GET", "/approvals", { token: approver })).json as { items: Json[] };
+      expect(queue.items.map((i) => i.name)).not.toContain(name);
+      const resource = JSON.parse(
+        kubectl(kubeconfig, ["get", "subscription", name, "-n", stack.namespace, "-o", "json"]).stdout,
+      );
+      expect(resource.spec.approval).toBeUndefined();
+    });
+
     it("refuses approval by a user who is not an approver (403 not-an-approver)", async () => {
       const res = await stack.call("POST", `/approvals/${financeSub}/approve`, { token: other });
       expect(res.status).toBe(403);

@@ -6,10 +6,11 @@
  */
 import { sql } from "kysely";
 import { Type } from "typebox";
-import type { Subscription } from "../../api/v1alpha1/index.ts";
+import type { ApiClient, Subscription } from "../../api/v1alpha1/index.ts";
 import { audit, type PortalApp, type PortalContext, requirePrincipal } from "../context.ts";
-import { canApprove, isAdmin, type Principal } from "../permissions.ts";
+import { applicationRole, canApprove, isAdmin, type Principal } from "../permissions.ts";
 import { conflict, forbidden, notFound } from "../problems.ts";
+import { OWNER_EMAIL_ANNOTATION } from "../resources.ts";
 import { NameParam, Page, PageQuery, paging, Security, SubscriptionSchema } from "../schemas.ts";
 import { subscriptionFromResource } from "../views.ts";
 
@@ -70,7 +71,9 @@ export async function approvalRoutes(app: PortalApp, ctx: PortalContext): Promis
         )
         .where("s.namespace", "=", ctx.kube.namespace)
         .where("s.approved", "is", null)
-        .where("p.requires_approval", "=", true);
+        .where("p.requires_approval", "=", true)
+        // Their own subscriptions are someone else's to decide (isOwnSubscription).
+        .where(sql<string>`coalesce(lower(s.owner), '')`, "!=", principal.user.email.toLowerCase());
       if (!admin) {
         query = query.where(
           sql<boolean>`(a.required_group IS NULL OR a.required_group = ANY(${sql.val(principal.user.groups)}::text[]))`,
@@ -119,6 +122,15 @@ export async function approvalRoutes(app: PortalApp, ctx: PortalContext): Promis
     },
   );
 
+  /** Whether the approver asked for the subscription or has a role on its application (four eyes). */
+  async function isOwnSubscription(principal: Principal, subscription: Subscription): Promise<boolean> {
+    const requester = subscription.metadata.annotations?.[OWNER_EMAIL_ANNOTATION];
+    if (requester?.toLowerCase() === principal.user.email.toLowerCase()) return true;
+    const client = await ctx.kube.get<ApiClient>("apiclients", subscription.spec.clientRef.name);
+    const role = client ? applicationRole(principal.user, client.spec) : undefined;
+    return role === "Owner" || role === "Collaborator";
+  }
+
   async function decide(
     principal: Principal,
     name: string,
@@ -140,6 +152,12 @@ export async function approvalRoutes(app: PortalApp, ctx: PortalContext): Promis
       throw forbidden(
         "not-an-approver",
         `Subscriptions to "${apiName}" are approved by approvers in the group "${api.required_group}", which you are not in.`,
+      );
+    }
+    if (decision === "Approved" && (await isOwnSubscription(principal, subscription))) {
+      throw forbidden(
+        "self-approval",
+        `The subscription "${name}" is of your own application; another approver decides on it.`,
       );
     }
     const current = subscription.spec.approval?.decision ?? "Pending";
