@@ -274,7 +274,7 @@ describe("the whole product in wicked dev", () => {
     expect(link.startsWith(`${urls.portal}/verify-email?token=`)).toBe(true);
     await confirmEmail(page, link);
 
-    await logIn(page, devUrls(), DEVELOPER.email, PASSWORD, true);
+    await logIn(page, devUrls(), DEVELOPER.email, PASSWORD);
     expect(await textOf(page.locator(".account-name"))).toBe(DEVELOPER.name);
 
     await page.getByRole("link", { name: "Applications", exact: true }).click();
@@ -329,7 +329,7 @@ describe("the whole product in wicked dev", () => {
       .execute();
 
     approver = await newPage("approver");
-    await logIn(approver.page, devUrls(), APPROVER.email, PASSWORD, true);
+    await logIn(approver.page, devUrls(), APPROVER.email, PASSWORD);
     await approver.page.goto(`${urls.portal}/admin/users`);
     await approver.page.getByLabel(`Groups of ${DEVELOPER.email}`).fill("partners");
     await approver.page.getByRole("button", { name: `Save ${DEVELOPER.email}` }).click();
