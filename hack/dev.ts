@@ -63,21 +63,21 @@ function portFromEnv(name: string, fallback: number): number {
   return port;
 }
 
-async function main(stops: Array<() => Promise<void>>): Promise<void> {
+async function main(stops: Stop[]): Promise<void> {
   const fromEnv = devSettingsFromEnv(process.env);
   const kubeconfig =
     process.env.KUBECONFIG || (await ensureDetachedControlPlane(join(DEV_DIR, "controlplane"))).kubeconfig;
   const postgres = process.env.DATABASE_URL
     ? undefined
     : await startPostgres({ dir: join(DEV_DIR, "postgres"), database: "wicked" });
-  if (postgres) stops.push(postgres.stop);
+  if (postgres) stops.push({ what: "Postgres", stop: postgres.stop });
   const databaseUrl = process.env.DATABASE_URL || postgres?.url || "";
   const mail = fromEnv.smtpUrl ? undefined : await startMailCatcher(HOST, join(DEV_DIR, "mail"));
-  if (mail) stops.push(mail.stop);
+  if (mail) stops.push({ what: "the mail catcher", stop: mail.stop });
   const gateway = fromEnv.kongAdminUrl ? undefined : await startLocalGateway(HOST);
-  if (gateway) stops.push(gateway.stop);
+  if (gateway) stops.push({ what: "the local gateway", stop: gateway.stop });
   const upstream = await startEchoServer();
-  stops.push(upstream.stop);
+  stops.push({ what: "the echo upstream", stop: upstream.stop });
   const settings = {
     ...fromEnv,
     ...(mail ? { smtpUrl: mail.smtpUrl } : {}),
@@ -135,7 +135,7 @@ async function main(stops: Array<() => Promise<void>>): Promise<void> {
     }),
     leaseNamespace: NAMESPACE,
   });
-  stops.push(operator.stop);
+  stops.push({ what: "the operator", stop: operator.stop });
 
   const components = await startPortalComponents({
     kubeconfig,
@@ -146,7 +146,7 @@ async function main(stops: Array<() => Promise<void>>): Promise<void> {
     host: HOST,
     ...(settings.kongProxyUrl ? { gatewayUrl: settings.kongProxyUrl } : {}),
   });
-  stops.push(components.stop);
+  stops.push({ what: "the portal's components", stop: components.stop });
   if (playsTheNode) {
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(kubeconfig);
@@ -161,7 +161,7 @@ async function main(stops: Array<() => Promise<void>>): Promise<void> {
         }).map(([c, port]) => [`${PORTAL}-${c}`, `http://${HOST}:${port}`]),
       ),
     });
-    stops.push(async () => reporter.stop());
+    stops.push({ what: "the health reporter", stop: async () => reporter.stop() });
   }
 
   const gatewayLine = gateway
@@ -195,9 +195,20 @@ The first five minutes:
 Press Ctrl-C to stop. The control plane keeps running; \`make controlplane-down\` stops it.`);
 }
 
-const stops: Array<() => Promise<void>> = [];
+/** Something `make dev` started, and how to stop it. */
+interface Stop {
+  what: string;
+  stop: () => Promise<void>;
+}
+const stops: Stop[] = [];
 const stopAll = async () => {
-  for (const stop of stops.splice(0).reverse()) await stop();
+  for (const { what, stop } of stops.splice(0).reverse()) {
+    const t0 = Date.now();
+    await stop();
+    // Stopping should take moments; say which part did not, so a slow stop can be traced.
+    if (Date.now() - t0 > 1_000)
+      console.error(`Stopping ${what} took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }
 };
 try {
   await main(stops);

@@ -4,7 +4,13 @@
  * recreated under the same name replaces the old row.
  */
 import { type Kysely, sql } from "kysely";
-import type { Api, ApiClient, Plan, Subscription } from "../api/v1alpha1/index.ts";
+import {
+  type Api,
+  type ApiClient,
+  currentDecision,
+  type Plan,
+  type Subscription,
+} from "../api/v1alpha1/index.ts";
 import type { Database } from "../db/schema.ts";
 
 type Resource = Api | Plan | ApiClient | Subscription;
@@ -61,7 +67,7 @@ export function clientRow(client: ApiClient, portal: string) {
 
 /** The row of a Subscription; the owner is the owner of its ApiClient. */
 export function subscriptionRow(sub: Subscription, portal: string, owner: string) {
-  const decision = sub.spec.approval?.decision;
+  const decision = currentDecision(sub.spec);
   return {
     ...common(sub, portal),
     client_name: sub.spec.clientRef.name,

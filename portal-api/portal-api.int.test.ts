@@ -559,6 +559,7 @@ describe("who may do what", () => {
       expect(resource.spec.approval).toEqual({
         decision: "Approved",
         decidedBy: "finance.approver@example.com",
+        plan: "gold",
       });
       const entries = await stack.db
         .selectFrom("audit_log")

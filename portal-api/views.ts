@@ -3,7 +3,13 @@
  * single objects, so a user sees their change at once) or the operator's read model (for lists).
  */
 import type { Static } from "typebox";
-import type { ApiClient, ApiClientSpec, Subscription, SubscriptionSpec } from "../api/v1alpha1/index.ts";
+import {
+  type ApiClient,
+  type ApiClientSpec,
+  currentDecision,
+  type Subscription,
+  type SubscriptionSpec,
+} from "../api/v1alpha1/index.ts";
 import type { ApplicationRole } from "./permissions.ts";
 import type { ApplicationSchema, SubscriptionSchema } from "./schemas.ts";
 
@@ -40,7 +46,7 @@ export function applicationFromResource(resource: ApiClient, role: ApplicationRo
 
 /** A subscription from its live resource. */
 export function subscriptionFromResource(resource: Subscription): SubscriptionView {
-  const decision = resource.spec.approval?.decision ?? "Pending";
+  const decision = currentDecision(resource.spec);
   const view: SubscriptionView = {
     name: resource.metadata.name ?? "",
     application: resource.spec.clientRef.name,

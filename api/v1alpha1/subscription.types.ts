@@ -47,6 +47,7 @@ export interface SubscriptionSpec {
  * @xValidation {"rule": "self.decision == 'Pending' || has(self.decidedBy)", "message": "approval.decidedBy must name who approved or rejected"}
  * @xValidation {"rule": "self.decision != 'Rejected' || has(self.reason)", "message": "approval.reason must say why the subscription was rejected"}
  * @xValidation {"rule": "oldSelf.decision != 'Rejected' || self.decision == 'Rejected'", "message": "a rejected subscription stays rejected; create a new Subscription"}
+ * @xValidation {"rule": "self.decision != 'Approved' || has(self.plan)", "message": "approval.plan must name the plan the approval is for: a plan change needs a new decision"}
  */
 export interface ApprovalSpec {
   /**
@@ -64,6 +65,26 @@ export interface ApprovalSpec {
    * @maxLength 1000
    */
   reason?: string;
+  /**
+   * The plan the decision is for. An approval counts only while spec.planRef names this plan: moving to
+   * another plan that requires approval needs a new decision.
+   * @minLength 1
+   * @maxLength 253
+   * @pattern ^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$
+   */
+  plan?: string;
+}
+
+/**
+ * The decision that counts for a Subscription's current plan: an approval for another plan (or one that names
+ * none, from before approvals named their plan) is no decision; a rejection is final whatever the plan.
+ */
+export function currentDecision(
+  spec: Pick<SubscriptionSpec, "approval" | "planRef">,
+): "Pending" | "Approved" | "Rejected" {
+  const decision = spec.approval?.decision ?? "Pending";
+  if (decision === "Approved" && spec.approval?.plan !== spec.planRef.name) return "Pending";
+  return decision;
 }
 
 /**

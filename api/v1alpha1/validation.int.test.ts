@@ -301,6 +301,11 @@ describe("invalid manifests are refused with a message a user can act on", () =>
       ["approval.decidedBy must name who approved or rejected"],
     ],
     [
+      "approval that names no plan",
+      () => set(subscription(), "approval", { decision: "Approved", decidedBy: "amy" }),
+      ["approval.plan must name the plan the approval is for"],
+    ],
+    [
       "rotation of a bring-your-own secret",
       () =>
         set(subscription(), "credentials", {

@@ -242,7 +242,7 @@ describe.skipIf(!enabled)("the operator as the chart's ServiceAccount", () => {
             ...(rotation ? { credentials: { rotation: { requestedAt: rotation } } } : {}),
           },
         });
-      sub({ decision: "Approved", decidedBy: "amy@example.com" });
+      sub({ decision: "Approved", decidedBy: "amy@example.com", plan: "gold" });
       process.env.WICKED_TEST_OPERATOR_KUBECONFIG = operatorKubeconfig;
       try {
         operator = await startOperatorProcess(kubeconfig, "rbac-extra", { POD_NAMESPACE: ns });
@@ -256,7 +256,7 @@ describe.skipIf(!enabled)("the operator as the chart's ServiceAccount", () => {
       const rotatedAt = (n: number) => new Date(Date.now() + n * 1000).toISOString().replace(/\.\d+Z$/, "Z");
       for (const n of [1, 2]) {
         const before = secret()?.data?.apiKey;
-        sub({ decision: "Approved", decidedBy: "amy@example.com" }, rotatedAt(n));
+        sub({ decision: "Approved", decidedBy: "amy@example.com", plan: "gold" }, rotatedAt(n));
         await eventually(`rotation ${n}`, () => secret()?.data?.apiKey !== before, 90_000, logs);
       }
       sub({ decision: "Rejected", decidedBy: "amy@example.com", reason: "revoked" });

@@ -27,7 +27,7 @@ const approve = (kc: string, name: string) =>
     ns,
     "--type=merge",
     "-p",
-    '{"spec":{"approval":{"decision":"Approved","decidedBy":"jane@example.com"}}}',
+    '{"spec":{"approval":{"decision":"Approved","decidedBy":"jane@example.com","plan":"partner"}}}',
   ]);
 
 beforeAll(async () => {
@@ -76,7 +76,7 @@ describe.runIf(userKubeconfig !== "")("subscription approval admission", () => {
     const r = kubectl(
       userKubeconfig,
       ["create", "-f", "-"],
-      subscription("self-approved", { decision: "Approved", decidedBy: "jane@example.com" }),
+      subscription("self-approved", { decision: "Approved", decidedBy: "jane@example.com", plan: "partner" }),
     );
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain("only approvers may set spec.approval");

@@ -273,7 +273,7 @@ describe("gateway", () => {
         ns,
         "--type=merge",
         "-p",
-        '{"spec":{"approval":{"decision":"Approved","decidedBy":"jane@example.com"}}}',
+        '{"spec":{"approval":{"decision":"Approved","decidedBy":"jane@example.com","plan":"partner"}}}',
       ]);
       expect(refused.code).not.toBe(0);
       expect(refused.stderr).toContain("only approvers may set spec.approval");
@@ -286,7 +286,7 @@ describe("gateway", () => {
       ns,
       "--type=merge",
       "-p",
-      '{"spec":{"approval":{"decision":"Approved","decidedBy":"amy@example.com"}}}',
+      '{"spec":{"approval":{"decision":"Approved","decidedBy":"amy@example.com","plan":"partner"}}}',
     ]);
     const approved = await active("app-orders-partner");
     expect(conditionOf(approved, "Approved")).toMatchObject({ status: "True", reason: "Approved" });

@@ -78,7 +78,7 @@ export function testSubscription(
       clientRef: { name: `${name}-app` },
       apiRef: { name: api.metadata.name ?? "" },
       planRef: { name: plan.metadata.name ?? "" },
-      approval: { decision: "Approved", decidedBy: "approver@example.com" },
+      approval: { decision: "Approved", decidedBy: "approver@example.com", plan: plan.metadata.name ?? "" },
     },
   };
   return { subscription, api, plan, credential };

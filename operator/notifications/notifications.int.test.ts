@@ -443,7 +443,7 @@ describe("each event", () => {
     uids.approved = await subscription(
       "weather-approved",
       "weather",
-      { approval: { decision: "Approved", decidedBy: "boss@shop.example" } },
+      { approval: { decision: "Approved", decidedBy: "boss@shop.example", plan: "gold" } },
       { phase: "Active", conditions: [approvedCondition("True", "Approved", pendingAt)] },
     );
     uids.rejected = await subscription(

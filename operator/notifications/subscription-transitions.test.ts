@@ -47,7 +47,7 @@ describe("subscriptionTransitions", () => {
   it("tells the owner about an approver's approval but not about a plan that approves by itself", () => {
     const decided = sub(
       { phase: "Active", conditions: [approved("True", "Approved", T1)] },
-      { approval: { decision: "Approved", decidedBy: "boss" } },
+      { approval: { decision: "Approved", decidedBy: "boss", plan: "gold" } },
     );
     expect(subscriptionTransitions(decided)).toEqual([
       { kind: "subscription-approved", round: T1, at: new Date(T1) },

@@ -8,7 +8,7 @@
  * `credentialsIssuedAt`, which becomes max(now, requestedAt) when spec.credentials.rotation asks for new
  * credentials.
  */
-import type { Subscription } from "../../api/v1alpha1/index.ts";
+import { currentDecision, type Subscription } from "../../api/v1alpha1/index.ts";
 import {
   type ChatEvent,
   chatEffects,
@@ -56,7 +56,7 @@ export function subscriptionTransitions(sub: Subscription): SubscriptionTransiti
   // Only a decision by an approver is news; a plan without approval approves at once (AutoApproved).
   const decidedByApprover =
     (approved?.status === "True" && approved.reason === "Approved") ||
-    (approved === undefined && phase === "Active" && sub.spec.approval?.decision === "Approved");
+    (approved === undefined && phase === "Active" && currentDecision(sub.spec) === "Approved");
   if (decidedByApprover) out.push({ kind: "subscription-approved", round, ...when });
 
   const requestedAt = sub.spec.credentials?.rotation?.requestedAt;

@@ -2,7 +2,7 @@
  * Whether a Subscription may have credentials: a plan without approval approves at once; otherwise an
  * approver decides through spec.approval, and a rejection is final. Pure.
  */
-import type { Plan, Subscription } from "../../api/v1alpha1/index.ts";
+import { currentDecision, type Plan, type Subscription } from "../../api/v1alpha1/index.ts";
 
 /** The Approved condition's reasons. */
 export const ApprovalReason = {
@@ -23,7 +23,7 @@ export interface ApprovalState {
 /** Decides the Approved condition from the subscription's decision and the plan. */
 export function approvalState(sub: Subscription, plan: Plan): ApprovalState {
   const approval = sub.spec.approval;
-  const decision = approval?.decision ?? "Pending";
+  const decision = currentDecision(sub.spec);
   if (decision === "Rejected") {
     return {
       approved: false,
@@ -48,10 +48,14 @@ export function approvalState(sub: Subscription, plan: Plan): ApprovalState {
       message: `Approved by ${approval?.decidedBy ?? "an approver"}`,
     };
   }
+  const earlier =
+    approval?.decision === "Approved"
+      ? ` (it was approved for plan ${approval.plan ?? "(none named)"}; a plan change needs a new decision)`
+      : "";
   return {
     approved: false,
     rejected: false,
     reason: ApprovalReason.PendingApproval,
-    message: `Plan ${plan.metadata.name} requires approval; an approver sets spec.approval.decision to Approved or Rejected`,
+    message: `Plan ${plan.metadata.name} requires approval${earlier}; an approver sets spec.approval to Approved or Rejected for plan ${plan.metadata.name}`,
   };
 }

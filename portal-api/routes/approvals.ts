@@ -6,7 +6,7 @@
  */
 import { sql } from "kysely";
 import { Type } from "typebox";
-import type { ApiClient, Subscription } from "../../api/v1alpha1/index.ts";
+import { type ApiClient, currentDecision, type Subscription } from "../../api/v1alpha1/index.ts";
 import { audit, type PortalApp, type PortalContext, requirePrincipal } from "../context.ts";
 import { applicationRole, canApprove, isAdmin, type Principal } from "../permissions.ts";
 import { conflict, forbidden, notFound } from "../problems.ts";
@@ -160,12 +160,17 @@ export async function approvalRoutes(app: PortalApp, ctx: PortalContext): Promis
         `The subscription "${name}" is of your own application; another approver decides on it.`,
       );
     }
-    const current = subscription.spec.approval?.decision ?? "Pending";
+    const current = currentDecision(subscription.spec);
     if (current === "Rejected") {
       throw conflict("already-rejected", `The subscription "${name}" was rejected; a rejection is final.`);
     }
     if (current === decision) return subscription;
-    const approval = { decision, decidedBy: principal.user.email, ...(reason ? { reason } : {}) };
+    const approval = {
+      decision,
+      decidedBy: principal.user.email,
+      plan: subscription.spec.planRef.name,
+      ...(reason ? { reason } : {}),
+    };
     const patched = await ctx.kube.mergePatch<Subscription>("subscriptions", name, { spec: { approval } });
     await audit(ctx.db, ctx, {
       actor: principal.user.id,

@@ -326,7 +326,7 @@ export async function createWorld(opts: WorldOptions): Promise<World> {
     },
     async approve(name, decidedBy) {
       await kube.patchWicked("subscriptions", namespace, name, {
-        spec: { approval: { decision: "Approved", decidedBy } },
+        spec: { approval: { decision: "Approved", decidedBy, plan: APPROVAL_PLAN } },
       });
     },
     async progress() {

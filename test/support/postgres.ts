@@ -208,8 +208,9 @@ async function launch(
   const [command, ...rest] = [...runAs.prefix, join(BIN_DIR, "postgres"), "-D", dataDir, ...args];
   if (command === undefined) throw new Error("empty command");
   const logFd = openSync(logFile, "a");
-  // Not detached: the server shares the caller's process group, so Ctrl-C in a terminal stops it too.
-  const server = spawn(command, rest, { cwd: dir, stdio: ["ignore", logFd, logFd] });
+  // A temporary server shares the caller's process group, so Ctrl-C in a terminal stops it too. A kept one
+  // (make dev) gets its own: the caller stops it last, after everything that still uses it.
+  const server = spawn(command, rest, { cwd: dir, stdio: ["ignore", logFd, logFd], detached: keep });
   closeSync(logFd);
   let running = true;
   const exited = new Promise<void>((resolve) => {
