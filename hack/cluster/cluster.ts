@@ -13,11 +13,11 @@ import { fileURLToPath } from "node:url";
 import {
   alive,
   binaries as controlPlaneBinaries,
-  logTail,
   nodeComponentKubeconfig,
   startControlPlane,
   startProcess,
   stopPid,
+  waitUntil,
 } from "../controlplane/controlplane.ts";
 import {
   cniConfig,
@@ -126,17 +126,6 @@ export async function ensureCluster(dir: string): Promise<Cluster> {
   return startCluster(resolve(dir));
 }
 
-async function waitFor(what: string, check: () => boolean, timeoutMs: number, log?: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline)
-      throw new Error(
-        `${what} within ${timeoutMs / 1000}s${log ? `; ${log} ends with:\n${logTail(log)}` : ""}`,
-      );
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
 async function startCluster(dir: string): Promise<Cluster> {
   requireMachine();
   const cpBin = controlPlaneBinaries();
@@ -152,8 +141,11 @@ async function startCluster(dir: string): Promise<Cluster> {
     mkdirSync(d, { recursive: true });
   const log = (name: string) => join(dir, `${name}.log`);
   const processes: Cluster["processes"] = [];
-  const start = (name: string, bin: string, args: string[]) =>
-    processes.push({ name, pid: startProcess(bin, args, log(name), true).pid ?? 0 });
+  const start = (name: string, bin: string, args: string[]) => {
+    const child = startProcess(bin, args, log(name), true);
+    processes.push({ name, pid: child.pid ?? 0 });
+    return child;
+  };
 
   try {
     run("ip", ["addr", "replace", `${NODE.address}/32`, "dev", "lo"]);
@@ -172,12 +164,13 @@ async function startCluster(dir: string): Promise<Cluster> {
 
     writeFileSync(layout.containerd.config, containerdConfig(layout, PAUSE_IMAGE, CNI_BIN_DIR));
     writeFileSync(join(layout.cni.confDir, "10-wicked.conflist"), cniConfig(layout));
-    start("containerd", "containerd", ["--config", layout.containerd.config]);
-    await waitFor(
-      "containerd did not answer",
-      () => spawnSync("ctr", ["--address", layout.containerd.socket, "version"]).status === 0,
-      30_000,
+    const containerd = start("containerd", "containerd", ["--config", layout.containerd.config]);
+    await waitUntil(
+      "containerd",
+      async () => spawnSync("ctr", ["--address", layout.containerd.socket, "version"]).status === 0,
+      containerd,
       log("containerd"),
+      30_000,
     );
     loadImages(layout.containerd.socket, [buildImage("pause")]);
 
@@ -212,11 +205,11 @@ async function startCluster(dir: string): Promise<Cluster> {
       ],
       ["coredns", ["-conf", layout.corefile, "-dns.port", "53"]],
     ];
-    for (const [name, args] of node) start(name, join(nodeBin, name), args);
-
-    await waitFor(
-      `node ${NODE.name} did not become Ready`,
-      () =>
+    const [kubelet] = node.map(([name, args]) => start(name, join(nodeBin, name), args));
+    if (!kubelet) throw new Error("the node has no kubelet");
+    await waitUntil(
+      `node ${NODE.name}`,
+      async () =>
         spawnSync(join(cpBin, "kubectl"), [
           `--kubeconfig=${cp.kubeconfig}`,
           "get",
@@ -225,8 +218,9 @@ async function startCluster(dir: string): Promise<Cluster> {
           "-o",
           'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
         ]).stdout?.toString() === "True",
-      120_000,
+      kubelet,
       log("kubelet"),
+      120_000,
     );
     refillVolumePool(dir, cp.kubeconfig);
 

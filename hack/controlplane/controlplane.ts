@@ -157,7 +157,7 @@ ${dir ? `rm -rf '${dir}'` : ""}`;
   return child;
 }
 
-export function logTail(file: string): string {
+function logTail(file: string): string {
   try {
     return readFileSync(file, "utf8").split("\n").slice(-15).join("\n");
   } catch {
@@ -200,7 +200,7 @@ export async function waitUntil(
   );
 }
 
-export async function stopProcess(child: ChildProcess, timeoutMs = 10_000): Promise<void> {
+async function stopProcess(child: ChildProcess, timeoutMs = 10_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   child.kill("SIGTERM");
