@@ -377,6 +377,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
 /** Where a detached control plane is and how to reach it, as saved in its state.json. */
 export type DetachedControlPlane = Pick<ControlPlane, "kubeconfig" | "userKubeconfig" | "server" | "pids">;
 
+/** Whether a process with this id exists. */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -405,11 +406,17 @@ export async function stopDetachedControlPlane(dir: string): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
 }
 
+/** The control plane running in dir, when every one of its processes is alive. */
+export function runningControlPlane(dir: string): DetachedControlPlane | undefined {
+  const state = readState(resolve(dir));
+  return state?.pids.every(alive) ? state : undefined;
+}
+
 /** Reuses the control plane running in dir, or starts one there that outlives this process. */
 export async function ensureDetachedControlPlane(dir: string): Promise<DetachedControlPlane> {
   const absolute = resolve(dir);
-  const state = readState(absolute);
-  if (state?.pids.every(alive)) return state;
+  const running = runningControlPlane(absolute);
+  if (running) return running;
   await stopDetachedControlPlane(absolute);
   return startControlPlane({ dir: absolute, detached: true });
 }
