@@ -2,7 +2,7 @@ import pino from "pino";
 import { afterAll, afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import type { ControllerOptions } from "./controller.ts";
 import { LEASE_GVK, type Lease } from "./leaderelection.ts";
-import { createManager, type Manager, type ManagerOptions } from "./manager.ts";
+import type { Manager, ManagerOptions } from "./manager.ts";
 import { controllerReference } from "./owners.ts";
 import {
   ApiserverProxy,
@@ -11,6 +11,7 @@ import {
   createNamespace,
   eventually,
   loadKubeConfig,
+  startTestManager,
 } from "./testing-cluster.ts";
 import { microTime } from "./time.ts";
 import type { GroupVersionKind, KubeObject, ObjectKey } from "./types.ts";
@@ -74,23 +75,8 @@ function recordingController(
   };
 }
 
-async function startManager(
-  opts: Partial<ManagerOptions> & Pick<ManagerOptions, "controllers">,
-): Promise<Manager> {
-  const manager = createManager({
-    kubeConfig: kc,
-    logger,
-    metricsPort: 0,
-    healthPort: 0,
-    bindAddress: "127.0.0.1",
-    namespace: ns.name,
-    watchBackoff: { baseMs: 100, capMs: 1000, jitter: 0.2 },
-    ...opts,
-  });
-  managers.push(manager);
-  await manager.start();
-  return manager;
-}
+const startManager = (opts: Partial<ManagerOptions> & Pick<ManagerOptions, "controllers">) =>
+  startTestManager(kc, logger, ns.name, opts, managers);
 
 const leaseKey = (name: string) => ({ namespace: ns.name, name });
 const configMap = (name: string, value = "1") => ({

@@ -2,8 +2,15 @@ import pino from "pino";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import type { ControllerOptions } from "./controller.ts";
 import { LEASE_GVK, type Lease } from "./leaderelection.ts";
-import { createManager, type Manager, type ManagerOptions } from "./manager.ts";
-import { CONFIGMAP_GVK, clientFor, createNamespace, eventually, loadKubeConfig } from "./testing-cluster.ts";
+import type { Manager, ManagerOptions } from "./manager.ts";
+import {
+  CONFIGMAP_GVK,
+  clientFor,
+  createNamespace,
+  eventually,
+  loadKubeConfig,
+  startTestManager,
+} from "./testing-cluster.ts";
 import { type GroupVersionKind, type KubeObject, ReconcileTimeoutError } from "./types.ts";
 
 const kc = loadKubeConfig(inject("kubeconfig"));
@@ -77,21 +84,8 @@ function hangingController(
   };
 }
 
-async function startManager(opts: Partial<ManagerOptions> & Pick<ManagerOptions, "controllers">) {
-  const manager = createManager({
-    kubeConfig: kc,
-    logger,
-    metricsPort: 0,
-    healthPort: 0,
-    bindAddress: "127.0.0.1",
-    namespace: ns.name,
-    watchBackoff: { baseMs: 100, capMs: 1000, jitter: 0.2 },
-    ...opts,
-  });
-  managers.push(manager);
-  await manager.start();
-  return manager;
-}
+const startManager = (opts: Partial<ManagerOptions> & Pick<ManagerOptions, "controllers">) =>
+  startTestManager(kc, logger, ns.name, opts, managers);
 
 async function metric(m: Manager, series: string): Promise<number> {
   const text = await (await fetch(`${m.metricsUrl}/metrics`)).text();

@@ -8,7 +8,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { dirname, join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
+import type { Logger } from "pino";
 import { KubeClient, RestMapper } from "./client.ts";
+import { createManager, type Manager, type ManagerOptions } from "./manager.ts";
 import { RestClient } from "./rest.ts";
 import type { GroupVersionKind } from "./types.ts";
 
@@ -168,4 +170,31 @@ export class ApiserverProxy {
     client.pipe(upstream);
     upstream.pipe(client);
   }
+}
+
+/**
+ * Starts a manager for an integration test: its informers and Lease in `namespace`, its servers on free
+ * loopback ports, watches retried within a second. `opts` add or override. The manager joins `started`
+ * before it starts, so a test's cleanup stops it even when starting fails.
+ */
+export async function startTestManager(
+  kc: k8s.KubeConfig,
+  logger: Logger,
+  namespace: string,
+  opts: Partial<ManagerOptions> & Pick<ManagerOptions, "controllers">,
+  started: Manager[],
+): Promise<Manager> {
+  const manager = createManager({
+    kubeConfig: kc,
+    logger,
+    metricsPort: 0,
+    healthPort: 0,
+    bindAddress: "127.0.0.1",
+    namespace,
+    watchBackoff: { baseMs: 100, capMs: 1000, jitter: 0.2 },
+    ...opts,
+  });
+  started.push(manager);
+  await manager.start();
+  return manager;
 }
