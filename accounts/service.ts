@@ -347,9 +347,9 @@ export async function authenticate(
   dummyHash ??= hashPassword("wicked-dummy-password", ctx.scrypt ?? DEFAULT_SCRYPT);
   // Before its address is proven, a sign-up's password waits on its verification link.
   const pending = user && !user.password_hash ? await pendingPasswordHash(ctx.db, user.id) : undefined;
-  const stored = user?.password_hash ?? pending ?? (await dummyHash);
-  const ok = await verifyPassword(stored, password).catch(() => false);
-  if (!(user?.password_hash || pending) || !user || !ok) {
+  const stored = user?.password_hash ?? pending;
+  const ok = await verifyPassword(stored ?? (await dummyHash), password).catch(() => false);
+  if (!user || !stored || !ok) {
     throw new AccountError("InvalidCredentials", "Wrong email or password.");
   }
   if (pending || (!user.email_verified_at && ctx.verification)) {
