@@ -30,7 +30,7 @@ import { startPostgres } from "../test/support/postgres.ts";
 import { binaries, ensureDetachedControlPlane } from "./controlplane/controlplane.ts";
 import { startPortalComponents } from "./dev/components.ts";
 import { reportComponentHealth } from "./dev/deployment-status.ts";
-import { choosePorts, DEFAULT_PORTS, localUrls } from "./dev/local-urls.ts";
+import { availablePort, choosePorts, DEFAULT_PORTS, localUrls } from "./dev/local-urls.ts";
 import { devPortalPatch, devSecrets, devSettingsFromEnv } from "./dev/portal-settings.ts";
 import { devSamples, readSamples } from "./dev/samples.ts";
 import { startLocalGateway, startMailCatcher } from "./dev/services.ts";
@@ -112,24 +112,18 @@ async function main(stops: Stop[]): Promise<void> {
   ) as unknown as ApiPortal;
   const patch = devPortalPatch(portal.spec, settings, localUrls(ports, HOST), playsTheNode ? 1 : 0);
   // The samples' upstreams are the shop's Services; on a laptop the APIs answer from the echo upstream.
-  const docs = devSamples(samples, { name: PORTAL, patch }, `http://${HOST}:${upstream.port}`);
+  const secrets = devSecrets(portal.spec.database.urlSecretRef, databaseUrl, settings);
+  const docs = devSamples(samples, { name: PORTAL, patch }, `http://${HOST}:${upstream.port}`, secrets);
   kubectl(
     kubeconfig,
     ["apply", "-n", NAMESPACE, "-f", "-"],
     JSON.stringify({ apiVersion: "v1", kind: "List", items: docs }),
   );
-  const secrets = devSecrets(portal.spec.database.urlSecretRef, databaseUrl, settings);
-  kubectl(
-    kubeconfig,
-    ["apply", "-n", NAMESPACE, "-f", "-"],
-    JSON.stringify({ apiVersion: "v1", kind: "List", items: secrets }),
-  );
 
-  const operatorPorts = await choosePorts({ portal: 8080, api: 8081, auth: 0 }, HOST);
   const operator = await startOperator({
     ...operatorConfigFromEnv({
-      WICKED_METRICS_PORT: String(operatorPorts.portal),
-      WICKED_HEALTH_PORT: String(operatorPorts.api),
+      WICKED_METRICS_PORT: String(await availablePort(8080, HOST)),
+      WICKED_HEALTH_PORT: String(await availablePort(8081, HOST)),
       ...process.env,
       KUBECONFIG: kubeconfig,
     }),
@@ -153,13 +147,11 @@ async function main(stops: Stop[]): Promise<void> {
     const reporter = reportComponentHealth({
       kubeConfig,
       namespace: NAMESPACE,
-      components: Object.fromEntries(
-        Object.entries({
-          "portal-ui": components.ports.portal,
-          "portal-api": components.ports.api,
-          "auth-server": components.ports.auth,
-        }).map(([c, port]) => [`${PORTAL}-${c}`, `http://${HOST}:${port}`]),
-      ),
+      components: {
+        [`${PORTAL}-portal-ui`]: `http://${HOST}:${components.ports.portal}`,
+        [`${PORTAL}-portal-api`]: `http://${HOST}:${components.ports.api}`,
+        [`${PORTAL}-auth-server`]: `http://${HOST}:${components.ports.auth}`,
+      },
     });
     stops.push({ what: "the health reporter", stop: async () => reporter.stop() });
   }
@@ -201,9 +193,12 @@ interface Stop {
   stop: () => Promise<void>;
 }
 const stops: Stop[] = [];
+/** What is being stopped right now, for the message when stopping takes too long. */
+let stopping = "";
 const stopAll = async () => {
   for (const { what, stop } of stops.splice(0).reverse()) {
     const t0 = Date.now();
+    stopping = what;
     await stop();
     // Stopping should take moments; say which part did not, so a slow stop can be traced.
     if (Date.now() - t0 > 1_000)
@@ -229,7 +224,9 @@ if (process.env.WICKED_DEV_EXIT !== "1") {
   });
 }
 setTimeout(() => {
-  console.error(`wicked dev did not stop within ${STOP_BOUND_MS / 1000}s; exiting anyway.`);
+  console.error(
+    `wicked dev did not stop within ${STOP_BOUND_MS / 1000}s (still stopping ${stopping}); exiting anyway.`,
+  );
   process.exit(1);
 }, STOP_BOUND_MS).unref();
 await stopAll();

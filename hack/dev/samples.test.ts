@@ -17,4 +17,17 @@ describe("devSamples", () => {
     expect((portal.spec.login as Record<string, unknown>).oidc).toBeUndefined();
     expect((portal.spec.login as Record<string, unknown>).local).toBeDefined();
   });
+
+  it("puts make dev's Secrets in place of the samples' Secrets of the same name", () => {
+    const dbUrl = {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "portal-database" },
+      stringData: { url: "x" },
+    };
+    const docs = devSamples(readSamples(), { name: "developer-portal", patch: { spec: {} } }, "http://u", [
+      dbUrl,
+    ]);
+    expect(docs.filter((d) => d.metadata?.name === "portal-database")).toEqual([dbUrl]);
+  });
 });

@@ -22,17 +22,26 @@ export function readSamples(dir = "config/samples"): Manifest[] {
     .filter((d): d is Manifest => d !== null);
 }
 
-/** The samples with the portal patched and every Api's upstream at `upstreamUrl`. Pure. */
-export function devSamples(
+/**
+ * The samples with the portal patched, every Api's upstream at `upstreamUrl`, and `secrets` in place of the
+ * samples' Secrets of the same name (the database URL among them), so one apply leaves each as make dev
+ * wants it. Pure.
+ */
+export function devSamples<S extends { metadata?: { name?: string } } = never>(
   samples: Manifest[],
   portal: { name: string; patch: { spec: Record<string, unknown> } },
   upstreamUrl: string,
-): Manifest[] {
-  return samples.map((doc) => {
-    if (doc.kind === "ApiPortal" && doc.metadata?.name === portal.name)
-      return mergePatch(doc, portal.patch) as Manifest;
-    if (doc.kind === "Api")
-      return mergePatch(doc, { spec: { upstream: { serviceRef: null, url: upstreamUrl } } }) as Manifest;
-    return doc;
-  });
+  secrets: S[] = [],
+): Array<Manifest | S> {
+  const replaced = new Set(secrets.map((s) => s.metadata?.name));
+  const docs = samples
+    .filter((doc) => !(doc.kind === "Secret" && replaced.has(doc.metadata?.name)))
+    .map((doc) => {
+      if (doc.kind === "ApiPortal" && doc.metadata?.name === portal.name)
+        return mergePatch(doc, portal.patch) as Manifest;
+      if (doc.kind === "Api")
+        return mergePatch(doc, { spec: { upstream: { serviceRef: null, url: upstreamUrl } } }) as Manifest;
+      return doc;
+    });
+  return [...docs, ...secrets];
 }
