@@ -11,6 +11,7 @@ import { type Kysely, sql } from "kysely";
 import type Provider from "oidc-provider";
 import type { Logger } from "pino";
 import type { Clock, ScryptParams } from "../accounts/index.ts";
+import { closeWithin } from "../component/close.ts";
 import { addRequestMetrics } from "../component/http-metrics.ts";
 import type { Database } from "../db/schema.ts";
 import { purgeExpired } from "./adapter.ts";
@@ -173,7 +174,7 @@ export async function createAuthServer(deps: AuthServerDeps): Promise<AuthServer
     provider,
     async stop() {
       if (purge) clearInterval(purge);
-      await app.close();
+      await closeWithin(app);
     },
   };
 }

@@ -11,6 +11,7 @@ import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { ScryptParams } from "../accounts/password.ts";
 import type { Clock } from "../accounts/service.ts";
+import { closeWithin } from "../component/close.ts";
 import { addRequestMetrics } from "../component/http-metrics.ts";
 import type { Database } from "../db/schema.ts";
 import type { PortalApiConfig } from "./config.ts";
@@ -168,7 +169,7 @@ export async function createPortalApi(deps: PortalApiDeps): Promise<PortalApi> {
   await app.register(async (scope) => adminRoutes(scope, ctx));
   await app.ready();
 
-  return { app, routes, stop: () => app.close() };
+  return { app, routes, stop: () => closeWithin(app) };
 }
 
 /** fastify's trustProxy for a number of proxy hops (its types do not take the number proxy-addr does). */

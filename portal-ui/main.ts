@@ -9,6 +9,7 @@ import formbody from "@fastify/formbody";
 import helmet from "@fastify/helmet";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import { closeWithin } from "../component/close.ts";
 import { createLogger } from "../component/logger.ts";
 import { ApiProblem, PortalApiClient } from "./api-client.ts";
 import {
@@ -211,7 +212,7 @@ export async function createPortalUi(deps: PortalUiDeps): Promise<PortalUi> {
   await app.register(async (scope) => applicationRoutes(scope, ui));
   await app.register(async (scope) => adminRoutes(scope, ui));
   await app.ready();
-  return { app, stop: () => app.close() };
+  return { app, stop: () => closeWithin(app) };
 }
 
 /** The portal UI as `wicked portal-ui` runs it: listening on PORT until stopped. */
