@@ -104,9 +104,13 @@ test-unit: deps ## Unit tests (pure, no cluster).
 test-integration: deps controlplane ## Integration tests against a real control plane and Postgres (KUBECONFIG/DATABASE_URL override).
 	$(VITEST) run --project integration
 
+.PHONY: test-security
+test-security: deps controlplane ## The security suite alone: one or more tests per finding of the security review, named "security #N" (all run in make test too).
+	$(VITEST) run --project unit --project integration -t "security #"
+
 .PHONY: test-rbac
-test-rbac: deps controlplane ## The operator's integration suite again, authenticated as the chart's ServiceAccount (RBAC audit).
-	WICKED_RBAC_SUITE=1 $(VITEST) run --project integration charts/wicked/operator-rbac.int.test.ts
+test-rbac: deps controlplane ## The operator's integration suite again as the chart's ServiceAccount (RBAC audit), and the namespace-scoped install.
+	WICKED_RBAC_SUITE=1 $(VITEST) run --project integration charts/wicked/operator-rbac.int.test.ts charts/wicked/operator-namespaced.int.test.ts
 
 .PHONY: test-node
 test-node: deps controlplane node ## wicked on a real node: image built with podman, chart installed, journey through the pods (root; KUBECONFIG and WICKED_E2E_* for another cluster).

@@ -7,4 +7,5 @@ export * from "./password.ts";
 export * from "./policy.ts";
 export * from "./scopes.ts";
 export * from "./service.ts";
+export * from "./sessions.ts";
 export * from "./tokens.ts";

@@ -53,14 +53,14 @@ afterAll(async () => {
 });
 
 describe("a portal without mail (no verification)", () => {
-  it("lets a sign-up log in, but does not count its address as proven", async () => {
+  it("security #1: lets a sign-up log in, but does not count its address as proven", async () => {
     await signUp(ctx(false), { email: "nomail@example.com", displayName: "N", password: MALLORY });
     await expect(authenticate(ctx(false), "nomail@example.com", MALLORY)).resolves.toMatchObject({
       emailVerified: false,
     });
   });
 
-  it("gives the account to the identity provider's user, and the sign-up's password stops working", async () => {
+  it("security #1: gives the account to the identity provider's user, and the sign-up's password stops working", async () => {
     await signUp(ctx(false), { email: "boss@example.com", displayName: "Mallory", password: MALLORY });
     await link("boss@example.com");
     await expect(authenticate(ctx(false), "boss@example.com", MALLORY)).rejects.toThrow(
@@ -70,7 +70,7 @@ describe("a portal without mail (no verification)", () => {
 });
 
 describe("a second sign-up of an address nobody proved yet", () => {
-  it("activates the password of the link that was followed, not the one set first or last", async () => {
+  it("security #1: activates the password of the link that was followed, not the one set first or last", async () => {
     await signUp(ctx(true), { email: "target@example.com", displayName: "Mallory", password: MALLORY });
     await signUp(ctx(true), { email: "target@example.com", displayName: "Vic", password: VICTIM });
     const victimsLink = await latestToken("target@example.com");

@@ -5,7 +5,6 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import cookie from "@fastify/cookie";
-import helmet from "@fastify/helmet";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { type Kysely, sql } from "kysely";
 import type Provider from "oidc-provider";
@@ -13,14 +12,16 @@ import type { Logger } from "pino";
 import type { Clock, ScryptParams } from "../accounts/index.ts";
 import { closeWithin } from "../component/close.ts";
 import { addRequestMetrics } from "../component/http-metrics.ts";
+import { addSecurityHeaders } from "../component/security-headers.ts";
 import type { Database } from "../db/schema.ts";
 import { purgeExpired } from "./adapter.ts";
 import { type ClientDirectory, readModelClients, type SecretReader } from "./clients.ts";
 import type { AuthServerConfig } from "./config.ts";
 import { type Federation, openidFederation } from "./federation.ts";
-import { interactionRoutes, type Throttle } from "./interactions.ts";
+import { interactionRoutes } from "./interactions.ts";
 import type { AuthKeys } from "./keys.ts";
 import { createProvider, firstPartyClients, mountPath } from "./provider.ts";
+import { type ThrottleOverrides, throttleSettings } from "./throttle.ts";
 
 /** What the auth server needs from outside. */
 export interface AuthServerDeps {
@@ -35,8 +36,11 @@ export interface AuthServerDeps {
   clock?: Clock;
   /** scrypt cost of new password hashes (tests lower it). */
   scrypt?: ScryptParams;
-  /** Login attempts per client address and email, and sign-ups per address; default 10 and 5 per 5 minutes. */
-  throttle?: { login: Throttle; signup: Throttle };
+  /**
+   * Limits of login attempts (per client address, per account, global) and sign-ups (per address, global);
+   * defaults to the configuration's, and every limit given in neither keeps throttle.ts DEFAULT_THROTTLE.
+   */
+  throttle?: ThrottleOverrides;
   /** Whether (or how many hops of) X-Forwarded-For to trust; default 1 (one ingress). */
   trustProxy?: boolean | number;
   /** Upstream login; defaults to openid-client against the configured providers. */
@@ -80,7 +84,7 @@ export async function createAuthServer(deps: AuthServerDeps): Promise<AuthServer
     trustProxy: typeof trust === "boolean" ? trust : (_address: string, hop: number) => hop < trust,
   });
   await app.register(cookie, { secret: deps.keys.cookieKeys });
-  await app.register(helmet, {
+  addSecurityHeaders(app, {
     contentSecurityPolicy: {
       useDefaults: true,
       // The provider's form_post and logout pages submit forms to the clients' redirect URIs. An http issuer
@@ -127,10 +131,7 @@ export async function createAuthServer(deps: AuthServerDeps): Promise<AuthServer
       mount,
       secure: issuer.startsWith("https:"),
       firstParty: new Set(firstPartyClients(config, deps.keys).map((c) => c.client_id)),
-      throttle: deps.throttle ?? {
-        login: { max: 10, timeWindowMs: 5 * 60_000 },
-        signup: { max: 5, timeWindowMs: 5 * 60_000 },
-      },
+      throttle: throttleSettings(deps.throttle ?? config.throttle),
       logger: deps.logger,
     }),
   );

@@ -7,7 +7,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { ApiSpec } from "../api/v1alpha1/index.ts";
@@ -16,7 +16,7 @@ import { cryptoKeys } from "../operator/controllers/apiportal.controller.ts";
 import { type KongDouble, startKongDouble } from "../test/kong/kong-double.ts";
 import { Browser, formWithAction, linkWith, type Page } from "../test/support/oidc-browser.ts";
 import { type PortalStack, startPortalStack } from "../test/support/portal-stack.ts";
-import { createAuthServer } from "./app.ts";
+import { type AuthServerDeps, createAuthServer } from "./app.ts";
 import { readAuthKeys } from "./keys.ts";
 
 const kubeconfig = inject("kubeconfig");
@@ -514,7 +514,7 @@ describe("federated login through the upstream IdP", () => {
     expect(users).toHaveLength(1);
   });
 
-  it("does not let a sign-up that never proved the address keep its password once the IdP's user logs in (pre-hijacking)", async () => {
+  it("security #1: does not let a sign-up that never proved the address keep its password once the IdP's user logs in (pre-hijacking)", async () => {
     const ATTACKER_PASSWORD = "mallory's own passphrase";
     // Mallory signs up with the victim's address and never follows the link (it went to the victim).
     const signUp = await stack.call("POST", "/accounts", {
@@ -541,7 +541,7 @@ describe("federated login through the upstream IdP", () => {
     expect(user.password_hash).toBeNull();
   });
 
-  it("gives an identity whose IdP did not verify its email no role on the applications naming that address", async () => {
+  it("security #2: gives an identity whose IdP did not verify its email no role on the applications naming that address", async () => {
     // The platform team declared an application owned by this address (GitOps).
     await stack.kube.custom.createNamespacedCustomObject({
       group: "wicked.dev",
@@ -627,7 +627,7 @@ describe("the interaction pages", () => {
     expect(csp).not.toContain("upgrade-insecure-requests");
   });
 
-  it("throttles login attempts per client address and email (429)", async () => {
+  it("throttles login attempts per account (429)", async () => {
     const browser = new Browser();
     const { page } = await stack.authorize(browser);
     const form = formWithAction(page, "/login");
@@ -686,3 +686,182 @@ describe("the interaction pages", () => {
     }
   });
 });
+
+describe("security #8: throttling login and sign-up", () => {
+  /** Settings that never bite, so each test turns on only the limit it is about. */
+  const high = { max: 1_000, timeWindowMs: 60_000 };
+
+  /**
+   * An auth server of its own (fresh counters) on the stack's database, behind one trusted proxy hop, so
+   * each request's X-Forwarded-For names its client address.
+   */
+  async function throttledAuthServer(throttle: AuthServerDeps["throttle"]) {
+    const port = await freePort();
+    const urls = {
+      portal: "http://127.0.0.1:9/portal",
+      api: "http://127.0.0.1:9/api",
+      auth: `http://127.0.0.1:${port}/auth`,
+      gateway: "http://gateway.example.com",
+    };
+    const server = await createAuthServer({
+      config: {
+        portal: { namespace: stack.namespace, name: "demo" },
+        displayName: "Throttled",
+        urls,
+        groups: { admin: "admin", approver: "approver", mappings: [] },
+        login: { local: { enabled: true, allowSignup: true, passwordMinLength: 12 }, providers: [] },
+      },
+      db: stack.db,
+      secrets: { readSecret: async () => undefined },
+      keys: readAuthKeys(stack.secretsDir),
+      logger: createLogger({ name: "auth-server", level: "silent" }),
+      scrypt: { ln: 10, r: 8, p: 1 },
+      throttle,
+      trustProxy: 1,
+      purgeIntervalMs: 0,
+    });
+    await server.app.listen({ port, host: "127.0.0.1" });
+    /** A browser's login page at this auth server. */
+    const loginPage = async (browser: Browser) => {
+      const query = new URLSearchParams({
+        client_id: "portal-ui",
+        response_type: "code",
+        redirect_uri: `${urls.portal}/login/callback`,
+        scope: "openid",
+        code_challenge: pkce().challenge,
+        code_challenge_method: "S256",
+      });
+      const page = await browser.follow(`${urls.auth}/auth?${query}`);
+      expect(page.status, page.body).toBe(200);
+      return page;
+    };
+    /** Posts one login form per attempt, `[client address, email]`; returns the answers. */
+    const logins = async (attempts: Array<[string, string]>) => {
+      const browser = new Browser();
+      const form = formWithAction(await loginPage(browser), "/login");
+      const answers: Page[] = [];
+      for (const [address, email] of attempts) {
+        answers.push(
+          await browser.request(form.action, {
+            form: { ...form.fields, email, password: "Winter2025!Winter2025!" },
+            headers: { "x-forwarded-for": address },
+          }),
+        );
+      }
+      return answers;
+    };
+    /** Posts one sign-up form per attempt, `[client address, email]`; returns the answers. */
+    const signUps = async (attempts: Array<[string, string]>) => {
+      const browser = new Browser();
+      const page = await loginPage(browser);
+      const signup = await browser.request(linkWith(page, "/signup"));
+      const form = formWithAction(signup, "/signup");
+      const answers: Page[] = [];
+      for (const [address, email] of attempts) {
+        answers.push(
+          await browser.request(form.action, {
+            form: { ...form.fields, email, displayName: "Throttled", password: PASSWORD },
+            headers: { "x-forwarded-for": address },
+          }),
+        );
+      }
+      return answers;
+    };
+    return { logins, signUps, stop: () => server.stop() };
+  }
+
+  /** Checks a refusal: 429, a Retry-After in seconds, and a page that says how long to wait. */
+  function expectTooMany(page: Page | undefined) {
+    expect(page?.status).toBe(429);
+    expect(Number(page?.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(page?.body).toMatch(/Too many attempts\. Wait \d+ (second|minute)s?, then try again\./);
+  }
+
+  it("security #8: stops password spraying: one client address gets 429 after its limit although every email is new", async () => {
+    const server = await throttledAuthServer({
+      login: { perAddress: { max: 3, timeWindowMs: 60_000 }, perAccount: high, global: high },
+    });
+    try {
+      const sprayer = "203.0.113.66";
+      const answers = await server.logins([
+        [sprayer, "spray1@example.com"],
+        [sprayer, "spray2@example.com"],
+        [sprayer, "spray3@example.com"],
+        [sprayer, "spray4@example.com"],
+        [sprayer, "spray5@example.com"],
+        ["198.51.100.1", "spray4@example.com"],
+      ]);
+      expect(answers.map((a) => a.status)).toEqual([401, 401, 401, 429, 429, 401]);
+      expectTooMany(answers[3]);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("security #8: stops distributed guessing: one account gets 429 after its limit whatever the client address", async () => {
+    const server = await throttledAuthServer({
+      login: { perAddress: high, perAccount: { max: 3, timeWindowMs: 600_000 }, global: high },
+    });
+    try {
+      const answers = await server.logins([
+        ["203.0.113.1", "target@example.com"],
+        ["203.0.113.2", "Target@Example.com"],
+        ["203.0.113.3", " target@example.com"],
+        ["203.0.113.4", "target@example.com"],
+        ["203.0.113.5", "bystander@example.com"],
+      ]);
+      expect(answers.map((a) => a.status)).toEqual([401, 401, 401, 429, 401]);
+      expectTooMany(answers[3]);
+      expect(Number(answers[3]?.headers.get("retry-after"))).toBeGreaterThan(60);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("security #8: puts a global ceiling on login attempts and on sign-ups", async () => {
+    const server = await throttledAuthServer({
+      login: { perAddress: high, perAccount: high, global: { max: 4, timeWindowMs: 60_000 } },
+      signup: { perAddress: high, global: { max: 2, timeWindowMs: 60_000 } },
+    });
+    try {
+      const logins = await server.logins(
+        [1, 2, 3, 4, 5].map((i) => [`203.0.113.${i}`, `global${i}@example.com`] as [string, string]),
+      );
+      expect(logins.map((a) => a.status)).toEqual([401, 401, 401, 401, 429]);
+      expectTooMany(logins[4]);
+      const signUps = await server.signUps(
+        [1, 2, 3].map((i) => [`198.51.100.${i}`, `global.signup${i}@example.com`] as [string, string]),
+      );
+      expect(signUps.map((a) => a.status)).toEqual([200, 200, 429]);
+      expectTooMany(signUps[2]);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("security #8: limits sign-ups per client address", async () => {
+    const server = await throttledAuthServer({
+      signup: { perAddress: { max: 2, timeWindowMs: 60_000 }, global: high },
+    });
+    try {
+      const signUps = await server.signUps([
+        ["203.0.113.9", "per.address1@example.com"],
+        ["203.0.113.9", "per.address2@example.com"],
+        ["203.0.113.9", "per.address3@example.com"],
+        ["198.51.100.9", "per.address4@example.com"],
+      ]);
+      expect(signUps.map((a) => a.status)).toEqual([200, 200, 429, 200]);
+      expectTooMany(signUps[2]);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}

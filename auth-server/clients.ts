@@ -23,6 +23,8 @@ export interface SubscriptionClient {
   api: string;
   /** The Subscription's name. */
   subscription: string;
+  /** The Api's scopes, read with the client: its tokens carry them, with no lookup per token. */
+  scopes: string[];
 }
 
 /** Finds OAuth clients by id. */
@@ -76,16 +78,29 @@ export interface ReadModelClientsOptions {
   now?: () => number;
 }
 
-/** The directory over the read model and the credentials Secrets. */
+/**
+ * The directory over the read model and the credentials Secrets. When it is older than ttlMs, a lookup
+ * reloads all of it: the read model and every credentials Secret. An unknown client id, which anyone can
+ * send, reloads it at most once per missReloadMs, and that reload reads only the Secrets of subscriptions new
+ * since the last one, so a new subscription's client works at once. Concurrent lookups share one reload, and
+ * a failed reload counts as one: until missReloadMs has passed, lookups answer from what is loaded, or fail
+ * when that is older than ttlMs.
+ */
 export function readModelClients(opts: ReadModelClientsOptions): ClientDirectory {
   const ttl = opts.ttlMs ?? 10_000;
   const missReload = opts.missReloadMs ?? 2_000;
   const now = opts.now ?? Date.now;
   let byId = new Map<string, SubscriptionClient>();
+  /** The credentials Secrets the last reload read, by name. */
+  let secretData = new Map<string, Record<string, string>>();
+  /** When the last full reload ended. */
   let loadedAt = Number.NEGATIVE_INFINITY;
+  /** When the last reload started, whatever became of it. */
+  let attemptedAt = Number.NEGATIVE_INFINITY;
+  let failure: unknown;
   let loading: Promise<void> | undefined;
 
-  async function load(): Promise<void> {
+  async function load(full: boolean): Promise<void> {
     const rows = await opts.db
       .selectFrom("subscriptions as s")
       .innerJoin("apis as a", (j) =>
@@ -100,36 +115,62 @@ export function readModelClients(opts: ReadModelClientsOptions): ClientDirectory
       .where("s.credentials_secret", "is not", null)
       .where((eb) => eb.or([eb("s.approved", "is", null), eb("s.approved", "=", true)]))
       .execute();
+    const read = full ? new Map<string, Record<string, string>>() : secretData;
     const next = new Map<string, SubscriptionClient>();
+    const nextData = new Map<string, Record<string, string>>();
     for (const row of rows) {
-      const data = row.credentials_secret ? await opts.secrets.readSecret(row.credentials_secret) : undefined;
+      if (!row.credentials_secret) continue;
+      const data =
+        read.get(row.credentials_secret) ?? (await opts.secrets.readSecret(row.credentials_secret));
       if (!data?.clientId) continue;
+      nextData.set(row.credentials_secret, data);
+      const apiSpec = row.api_spec as unknown as ApiSpec;
       const metadata = clientMetadata(
         {
           subscription: row.name,
           api: row.api_name,
-          apiSpec: row.api_spec as unknown as ApiSpec,
+          apiSpec,
           clientSpec: row.client_spec as unknown as ApiClientSpec,
         },
         { clientId: data.clientId, clientSecret: data.clientSecret },
       );
-      if (metadata) next.set(data.clientId, { metadata, api: row.api_name, subscription: row.name });
+      if (!metadata) continue;
+      const scopes = (apiSpec.auth?.scopes ?? []).map((s) => s.name);
+      next.set(data.clientId, { metadata, api: row.api_name, subscription: row.name, scopes });
     }
     byId = next;
-    loadedAt = now();
+    secretData = nextData;
+    if (full) loadedAt = now();
   }
 
-  function reload(): Promise<void> {
-    loading ??= load().finally(() => {
-      loading = undefined;
-    });
+  function reload(full: boolean): Promise<void> {
+    attemptedAt = now();
+    loading = load(full).then(
+      () => {
+        failure = undefined;
+        loading = undefined;
+      },
+      (err: unknown) => {
+        failure = err;
+        loading = undefined;
+        throw err;
+      },
+    );
     return loading;
   }
 
   return {
     async find(clientId) {
-      const age = now() - loadedAt;
-      if (age > ttl || (!byId.has(clientId) && age > missReload)) await reload();
+      const at = now();
+      const stale = at - loadedAt > ttl;
+      const wanted = stale || !byId.has(clientId);
+      if (wanted && loading) await loading;
+      else if (wanted && at - attemptedAt >= missReload) await reload(stale);
+      else if (stale && failure) {
+        throw new Error("The OAuth clients could not be loaded; the next try is in a moment.", {
+          cause: failure,
+        });
+      }
       return byId.get(clientId);
     },
   };

@@ -7,6 +7,7 @@ import {
   ConfigError,
   checkConfig,
   GroupsSchema,
+  LimitSchema,
   LocalLoginSchema,
   PORTAL_FIELDS,
   readConfigFile,
@@ -38,6 +39,33 @@ export const AuthServerConfigSchema = Type.Object({
    * it for the auth server yet; absent means on, the safe choice.
    */
   mail: Type.Optional(Type.Object({ enabled: Type.Boolean() })),
+  /**
+   * Limits of the login and sign-up forms, per replica; each limit left out keeps its default (throttle.ts
+   * DEFAULT_THROTTLE). The operator does not render it yet.
+   */
+  throttle: Type.Optional(
+    Type.Object(
+      {
+        login: Type.Optional(
+          Type.Object(
+            {
+              perAddress: Type.Optional(LimitSchema),
+              perAccount: Type.Optional(LimitSchema),
+              global: Type.Optional(LimitSchema),
+            },
+            { additionalProperties: false },
+          ),
+        ),
+        signup: Type.Optional(
+          Type.Object(
+            { perAddress: Type.Optional(LimitSchema), global: Type.Optional(LimitSchema) },
+            { additionalProperties: false },
+          ),
+        ),
+      },
+      { additionalProperties: false },
+    ),
+  ),
 });
 
 /** The auth server's configuration. */

@@ -6,7 +6,6 @@
  */
 import csrf from "@fastify/csrf-protection";
 import formbody from "@fastify/formbody";
-import rateLimit from "@fastify/rate-limit";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Kysely } from "kysely";
 import type { Interaction, Provider } from "oidc-provider";
@@ -27,13 +26,8 @@ import {
   type FederationState,
   linkFederatedUser,
 } from "./federation.ts";
+import { interactionThrottles, type ThrottleSettings } from "./throttle.ts";
 import { consentPage, loginPage, messagePage, type PageFrame, signupPage } from "./views.ts";
-
-/** A throttle: requests per key and window. */
-export interface Throttle {
-  max: number;
-  timeWindowMs: number;
-}
 
 /** What the interaction routes need. */
 export interface InteractionDeps {
@@ -49,8 +43,8 @@ export interface InteractionDeps {
   secure: boolean;
   /** Client ids that skip the consent page (the portal's own clients). */
   firstParty: ReadonlySet<string>;
-  /** Login attempts per client address and email; sign-ups per client address. */
-  throttle: { login: Throttle; signup: Throttle };
+  /** Limits of login attempts (per client address, per account, global) and sign-ups (per address, global). */
+  throttle: ThrottleSettings;
   logger: Logger;
 }
 
@@ -91,7 +85,7 @@ export async function interactionRoutes(app: FastifyInstance, deps: InteractionD
     cookieOpts: { path: mount || "/", httpOnly: true, sameSite: "lax", secure: deps.secure, signed: true },
     getToken: (request) => field(request.body, "_csrf"),
   });
-  await app.register(rateLimit, { global: false, hook: "preHandler" });
+  const throttles = interactionThrottles(deps.throttle);
 
   const send = (reply: FastifyReply, status: number, html: string) =>
     reply.code(status).type("text/html; charset=utf-8").header("Cache-Control", "no-store").send(html);
@@ -99,7 +93,7 @@ export async function interactionRoutes(app: FastifyInstance, deps: InteractionD
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
     const status = typeof err.statusCode === "number" && err.statusCode >= 400 ? err.statusCode : 500;
     let message = "Something went wrong on our side; go back to the application and try again.";
-    if (status === 429) message = "Too many attempts. Wait a minute, then try again.";
+    if (status === 429) message = err.message;
     else if (err.code?.startsWith("FST_CSRF"))
       message = "This form has expired. Reload the page and try again.";
     else if (status < 500) message = err.message;
@@ -241,17 +235,7 @@ export async function interactionRoutes(app: FastifyInstance, deps: InteractionD
 
   app.post<UidParams>(
     `${base}/:uid/login`,
-    {
-      preHandler: app.csrfProtection,
-      config: {
-        rateLimit: {
-          max: deps.throttle.login.max,
-          timeWindow: deps.throttle.login.timeWindowMs,
-          keyGenerator: (request: FastifyRequest) =>
-            `${request.ip}|${field(request.body, "email").trim().toLowerCase()}`,
-        },
-      },
-    },
+    { preHandler: [app.csrfProtection, throttles.login] },
     async (request, reply) => {
       const details = await interactionOf(request, reply);
       if (!details) return reply;
@@ -301,10 +285,7 @@ export async function interactionRoutes(app: FastifyInstance, deps: InteractionD
 
   app.post<UidParams>(
     `${base}/:uid/signup`,
-    {
-      preHandler: app.csrfProtection,
-      config: { rateLimit: { max: deps.throttle.signup.max, timeWindow: deps.throttle.signup.timeWindowMs } },
-    },
+    { preHandler: [app.csrfProtection, throttles.signup] },
     async (request, reply) => {
       const details = await interactionOf(request, reply);
       if (!details) return reply;

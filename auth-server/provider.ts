@@ -83,24 +83,12 @@ export function createProvider(deps: ProviderDeps): Provider {
   const staticClients = firstPartyClients(config, deps.keys);
   const firstParty = new Set(staticClients.map((c) => c.client_id));
 
+  // The scopes come with the client from the directory (cached with it), so a token costs no query.
   async function kindOf(clientId: string | undefined): Promise<ClientKind> {
     if (!clientId) return { kind: "unknown" };
     if (firstParty.has(clientId)) return { kind: "first-party" };
     const found = await clients.find(clientId);
-    return found ? { kind: "subscription", api: found.api } : { kind: "unknown" };
-  }
-
-  async function apiScopes(api: string): Promise<string[] | undefined> {
-    const row = await db
-      .selectFrom("apis")
-      .select(["spec"])
-      .where("namespace", "=", config.portal.namespace)
-      .where("name", "=", api)
-      .where("auth", "=", "oauth2")
-      .executeTakeFirst();
-    if (!row) return undefined;
-    const spec = row.spec as { auth?: { scopes?: Array<{ name: string }> } };
-    return (spec.auth?.scopes ?? []).map((s) => s.name);
+    return found ? { kind: "subscription", api: found.api, scopes: found.scopes } : { kind: "unknown" };
   }
 
   const adapter = (model: string): Adapter => {
@@ -170,12 +158,7 @@ export function createProvider(deps: ProviderDeps): Provider {
           oneOf ?? defaultResourceFor(await kindOf(ctx.oidc.client?.clientId), config.urls.api),
         getResourceServerInfo: async (ctx: KoaContextWithOIDC, indicator: string) => {
           try {
-            return await resourceServerFor(
-              indicator,
-              await kindOf(ctx.oidc.client?.clientId),
-              config.urls.api,
-              apiScopes,
-            );
+            return resourceServerFor(indicator, await kindOf(ctx.oidc.client?.clientId), config.urls.api);
           } catch (err) {
             if (err instanceof ResourceRefused) throw new errors.InvalidTarget(err.message);
             throw err;

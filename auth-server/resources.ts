@@ -24,10 +24,13 @@ export function apiOfResource(indicator: string): string | undefined {
   return /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name) ? name : undefined;
 }
 
-/** Who asks for a token: a first-party client, a subscription client of an Api, or neither. */
+/**
+ * Who asks for a token: a first-party client, a subscription client of an (OAuth2) Api with that Api's
+ * scopes, or neither.
+ */
 export type ClientKind =
   | { kind: "first-party" }
-  | { kind: "subscription"; api: string }
+  | { kind: "subscription"; api: string; scopes: readonly string[] }
   | { kind: "unknown" };
 
 /** Why a resource was refused; the message goes to the client as `invalid_target`. */
@@ -48,16 +51,12 @@ function jwtServer(scopes: readonly string[], audience: string): ResourceServerI
   };
 }
 
-/**
- * The resource server for an indicator and a client, or ResourceRefused. `apiScopes` looks up the scopes of
- * an Api in the read model (undefined when there is no such oauth2 Api).
- */
-export async function resourceServerFor(
+/** The resource server for an indicator and a client, or ResourceRefused. */
+export function resourceServerFor(
   indicator: string,
   client: ClientKind,
   portalApi: string,
-  apiScopes: (api: string) => Promise<string[] | undefined>,
-): Promise<ResourceServerInfo> {
+): ResourceServerInfo {
   if (indicator === portalApi) {
     if (client.kind !== "first-party") {
       throw new ResourceRefused("only the portal's own clients get tokens for the portal API");
@@ -69,9 +68,7 @@ export async function resourceServerFor(
   if (client.kind !== "subscription" || client.api !== api) {
     throw new ResourceRefused(`this client has no subscription to the Api "${api}"`);
   }
-  const scopes = await apiScopes(api);
-  if (scopes === undefined) throw new ResourceRefused(`the Api "${api}" does not take OAuth2 tokens`);
-  return jwtServer(scopes, indicator);
+  return jwtServer(client.scopes, indicator);
 }
 
 /** The resource a client gets when it names none. */

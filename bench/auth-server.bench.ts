@@ -122,7 +122,7 @@ export async function runAuthServerBench(
       figures: loadFigures(wicked, base),
       notes: [
         `best of ${opts.rounds} interleaved runs of ${opts.durationSeconds} s (each after 2 s of warm-up), ${connections} connections; both issue ${String(wickedToken.typ)} ${String(wickedToken.alg)} / ${String(baseToken.typ)} ${String(baseToken.alg)} access tokens (wicked / baseline) to a client_secret_basic client.`,
-        "wicked: the auth server as built (fastify, helmet, cookies, the provider mounted under /auth, Postgres adapter, clients from the read model cached 10 s, resource scopes from the apis table); baseline: oidc-provider's callback on node:http, memory adapter, a static client.",
+        "wicked: the auth server as built (fastify, helmet, cookies, the provider mounted under /auth, Postgres adapter, clients and their Apis' scopes from the read model cached 10 s); baseline: oidc-provider's callback on node:http, memory adapter, a static client.",
         ...[wicked, base]
           .map((r, i) =>
             r.failures > 0

@@ -50,3 +50,10 @@ export function envInt(env: NodeJS.ProcessEnv, name: string, fallback: number): 
   if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, not "${raw}"`);
   return n;
 }
+
+/** A comma-separated list of positive integers from the environment, or `fallback`. */
+export function envInts(env: NodeJS.ProcessEnv, name: string, fallback: number[]): number[] {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  return raw.split(",").map((part) => envInt({ [name]: part.trim() }, name, 0));
+}

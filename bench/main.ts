@@ -4,14 +4,16 @@
  * and writes bench/results/bench.json and bench/results/bench.md. Measures only; nothing asserts, but a
  * benchmark that could not run is reported and makes the exit code 1.
  *
- * Environment: BENCH_SUBSCRIPTIONS (reconcile, default 1000), BENCH_RSS_SUBSCRIPTIONS (operator memory,
+ * Environment: BENCH_SUBSCRIPTIONS (reconcile: comma-separated sizes, each run on its own, default
+ * 1000,2000,5000,10000; a heap snapshot of the operator is summarized at the largest), BENCH_STEADY_SECONDS (writes counted at rest after the first size, default 300), BENCH_RSS_SUBSCRIPTIONS (operator memory,
  * default 10000), BENCH_RSS_TIMEOUT_MINUTES (default 30), BENCH_DURATION_SECONDS (each load run, default 10),
  * BENCH_ROUNDS (interleaved load runs, the best kept, default 2), BENCH_UI_RUNS (requests per page, default 20), BENCH_ONLY (comma-separated: portal-api, auth-server,
  * portal-ui, reconcile, operator-memory).
  */
 import { cpus } from "node:os";
 import { runAuthServerBench } from "./auth-server.bench.ts";
-import { envInt, startInfra } from "./infra.ts";
+import { compileAsShipped } from "./compiled.ts";
+import { envInt, envInts, startInfra } from "./infra.ts";
 import { runOperatorRssBench } from "./operator-rss.bench.ts";
 import { runPortalApiBench } from "./portal-api.bench.ts";
 import { type BenchPortal, startBenchPortal } from "./portal-fixture.ts";
@@ -35,7 +37,8 @@ export function settingsFrom(env: NodeJS.ProcessEnv) {
   }
   return {
     benches: (only.length > 0 ? only : [...BENCHES]) as BenchName[],
-    subscriptions: envInt(env, "BENCH_SUBSCRIPTIONS", 1000),
+    subscriptions: envInts(env, "BENCH_SUBSCRIPTIONS", [1000, 2000, 5000, 10_000]),
+    steadySeconds: envInt(env, "BENCH_STEADY_SECONDS", 300),
     rssSubscriptions: envInt(env, "BENCH_RSS_SUBSCRIPTIONS", 10_000),
     rssTimeoutMinutes: envInt(env, "BENCH_RSS_TIMEOUT_MINUTES", 30),
     durationSeconds: envInt(env, "BENCH_DURATION_SECONDS", 10),
@@ -93,12 +96,29 @@ async function main(): Promise<number> {
         }
       }
     }
-    await attempt("reconcile", () => runReconcileBench(infra, settings.subscriptions));
+    // The operator runs compiled, as the image runs it.
+    const compiled = cluster ? compileAsShipped() : "";
+    // Each size on a fresh namespace, operator and Kong double; the steady state is measured at the first.
+    for (const [i, count] of settings.subscriptions.entries()) {
+      const steadySeconds = i === 0 ? settings.steadySeconds : 0;
+      // What holds the operator's memory, at the largest size.
+      const heapSnapshot = count === Math.max(...settings.subscriptions);
+      await attempt("reconcile", () =>
+        runReconcileBench(infra, {
+          count,
+          steadySeconds,
+          compiled,
+          heapSnapshot,
+          webhooks: settings.ownCluster,
+        }),
+      );
+    }
     await attempt("operator-memory", () =>
       runOperatorRssBench(infra, {
         subscriptions: settings.rssSubscriptions,
         timeoutMs: settings.rssTimeoutMinutes * 60_000,
         cleanup: !settings.ownCluster,
+        compiled,
       }),
     );
   } finally {

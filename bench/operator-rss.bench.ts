@@ -8,6 +8,7 @@
  */
 import { startOperatorProcess } from "../test/support/operator-process.ts";
 import { applyList, type OperatorSample, sampleOperator, subscriptionStates } from "./cluster.ts";
+import { chartOperatorTuning } from "./compiled.ts";
 import { onInterrupt } from "./interrupt.ts";
 import {
   type ClusterTarget,
@@ -25,6 +26,8 @@ export interface RssBenchOptions {
   timeoutMs: number;
   /** Delete the namespace at the end (and wait, bounded): for a cluster the benchmark does not own. */
   cleanup: boolean;
+  /** The project compiled as shipped (compiled.ts), whose operator runs. */
+  compiled: string;
 }
 
 /** Runs the memory benchmark. */
@@ -46,12 +49,15 @@ export async function runOperatorRssBench(
         gateway: { mode: "None" },
       },
       "http://upstream.example.com",
+      count,
     ),
   );
-  const operator = await startOperatorProcess(kubeconfig, "bench-rss-op", {
-    POD_NAMESPACE: ns,
-    WICKED_LOG_LEVEL: "warn",
-  });
+  const operator = await startOperatorProcess(
+    kubeconfig,
+    "bench-rss-op",
+    { POD_NAMESPACE: ns, WICKED_LOG_LEVEL: "warn", ...chartOperatorTuning() },
+    opts.compiled,
+  );
   const forget = onInterrupt(() => operator.kill());
   try {
     const idle = await sampleOperator(operator.metricsUrl);

@@ -171,7 +171,7 @@ export async function runPortalApiBench(
       ],
       notes: [
         `best of ${opts.rounds} interleaved runs of ${opts.durationSeconds} s (each after 2 s of warm-up), ${connections} connections, pool of ${POOL_SIZE} on both sides; load generated on a worker thread of the same process.`,
-        "read model: 50 Apis (page of 20), a user with 10 applications and 200 subscriptions (page of 20); the baseline replays the SQL the portal API ran (captured), with no token check, schema validation or hooks; wicked verifies the RS256 access token and looks the user up on every request, logs at warn.",
+        "read model: 50 Apis (page of 20), a user with 10 applications and 200 subscriptions (page of 20); the baseline replays the SQL the portal API ran (captured), with no token check, schema validation or hooks; wicked checks the access token on every request (its RS256 signature once per token and minute, portal-api/plugins/token-cache.ts) and looks the user up on every request, logs at warn.",
         ...failures.map(([name, r]) => `${name}: ${r.failures} requests failed; its figures are not valid.`),
       ],
     };

@@ -219,7 +219,7 @@ export async function startBenchPortal(adminUrl: string): Promise<BenchPortal> {
       accessToken,
       expiresAt,
     };
-    const cookieValue = ui.app.signCookie(Buffer.from(JSON.stringify(uiSession)).toString("base64url"));
+    const cookieValue = ui.app.cookieSealer.seal(COOKIES.session, uiSession, 4 * 60 * 60);
     return {
       urls,
       db,

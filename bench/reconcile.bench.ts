@@ -2,20 +2,36 @@
  * Reconcile benchmark: N Subscriptions from apply to Active with Kong synced (the Kong test double), the
  * Kong and apiserver writes each cost, the writes of a steady-state resync, the operator's memory, and how
  * long deleting the namespace (and so every Subscription's Kong entities) takes. Measures only; nothing
- * here asserts. Alone: tsx bench/reconcile.bench.ts [subscriptions=BENCH_SUBSCRIPTIONS or 1000]
+ * here asserts. Alone: tsx bench/reconcile.bench.ts [subscriptions=BENCH_SUBSCRIPTIONS or 1000]; with
+ * BENCH_HEAP_SNAPSHOT=1 it also summarizes a heap snapshot of the operator once all are Active;
+ * BENCH_OPERATOR_NODE_OPTIONS adds Node options to the operator's (e.g. --cpu-prof).
  */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createDatabase } from "../db/connect.ts";
 import { migrateToLatest } from "../db/migrate.ts";
 import { startEchoServer } from "../test/kong/contract-support.ts";
-import { startKongDouble } from "../test/kong/kong-double.ts";
 import type { Json } from "../test/support/cluster.ts";
 import { installCrds, kubectl, kubectlOk } from "../test/support/kubectl.ts";
 import { startOperatorProcess } from "../test/support/operator-process.ts";
-import { apiserverWrites, applyList, sampleOperator, subscriptionStates, waitFor } from "./cluster.ts";
+import {
+  applyList,
+  createInParallel,
+  operatorWrites,
+  sampleOperator,
+  waitFor,
+  watchSubscriptionPhases,
+  writesSince,
+} from "./cluster.ts";
+import { chartOperatorTuning, compileAsShipped } from "./compiled.ts";
+import { heapSnapshotOptions, summarizeHeapSnapshot, takeHeapSnapshot } from "./heap-snapshot.ts";
 import { envInt, startInfra } from "./infra.ts";
 import { onInterrupt } from "./interrupt.ts";
+import { startKongProcess } from "./kong-process.ts";
 import { isMain, writeResults } from "./results.ts";
 import { type BenchResult, formatTable } from "./table.ts";
+import { startBenchWebhooks } from "./webhooks.ts";
 
 /** Where the operator benchmarks run. */
 export interface ClusterTarget {
@@ -23,43 +39,51 @@ export interface ClusterTarget {
   databaseUrl: string;
 }
 
-/** The namespace's objects a Subscription needs: the ApiPortal, a Plan, an Api and an ApiClient. */
-export function portalObjects(portal: Json["spec"], upstreamUrl: string): Json[] {
+/** The Apis the benchmark's Subscriptions spread over; each ApiClient subscribes to each once. */
+const APIS = 10;
+
+const apiName = (j: number) => `api-${j}`;
+const clientName = (k: number) => `app-${k}`;
+
+/**
+ * The namespace's objects `count` Subscriptions need: the ApiPortal, a Plan, APIS Apis and count / APIS
+ * ApiClients (an ApiClient subscribes to an Api once: the webhooks refuse a second Subscription).
+ */
+export function portalObjects(portal: Json["spec"], upstreamUrl: string, count: number): Json[] {
+  const wicked = (kind: string, name: string, spec: Json) => ({
+    apiVersion: "wicked.dev/v1alpha1",
+    kind,
+    metadata: { name },
+    spec,
+  });
   return [
-    { apiVersion: "wicked.dev/v1alpha1", kind: "ApiPortal", metadata: { name: "portal" }, spec: portal },
-    {
-      apiVersion: "wicked.dev/v1alpha1",
-      kind: "Plan",
-      metadata: { name: "basic" },
-      spec: { displayName: "Basic", rateLimits: { minute: 100 } },
-    },
-    {
-      apiVersion: "wicked.dev/v1alpha1",
-      kind: "Api",
-      metadata: { name: "orders" },
-      spec: {
-        displayName: "Orders",
+    wicked("ApiPortal", "portal", portal),
+    wicked("Plan", "basic", { displayName: "Basic", rateLimits: { minute: 100 } }),
+    ...Array.from({ length: APIS }, (_, j) =>
+      wicked("Api", apiName(j), {
+        displayName: `Api ${j}`,
         upstream: { url: upstreamUrl },
-        routes: [{ paths: ["/orders"] }],
+        routes: [{ paths: [`/${apiName(j)}`] }],
         plans: ["basic"],
-      },
-    },
-    {
-      apiVersion: "wicked.dev/v1alpha1",
-      kind: "ApiClient",
-      metadata: { name: "app" },
-      spec: { displayName: "App", owner: "dev@example.com" },
-    },
+      }),
+    ),
+    ...Array.from({ length: Math.ceil(count / APIS) }, (_, k) =>
+      wicked("ApiClient", clientName(k), { displayName: `App ${k}`, owner: "dev@example.com" }),
+    ),
   ];
 }
 
-/** `count` Subscriptions of the ApiClient `app` to the Api `orders` under the plan `basic`. */
+/** `count` Subscriptions under the plan `basic`: Subscription i is ApiClient i / APIS's to Api i % APIS. */
 export function subscriptions(count: number): Json[] {
   return Array.from({ length: count }, (_, i) => ({
     apiVersion: "wicked.dev/v1alpha1",
     kind: "Subscription",
     metadata: { name: `sub-${i}` },
-    spec: { clientRef: { name: "app" }, apiRef: { name: "orders" }, planRef: { name: "basic" } },
+    spec: {
+      clientRef: { name: clientName(Math.floor(i / APIS)) },
+      apiRef: { name: apiName(i % APIS) },
+      planRef: { name: "basic" },
+    },
   }));
 }
 
@@ -84,8 +108,10 @@ export async function preparedNamespace(target: ClusterTarget, prefix: string): 
 }
 
 /**
- * Deletes every object of the kinds (comma-separated plurals) in the namespace and waits until they are gone
- * (the operator releases them); the seconds it took, or undefined when they were not gone in time.
+ * Deletes every object of the wicked kinds (comma-separated plurals) in the namespace and waits until they
+ * are gone (the operator releases them); the seconds it took, or undefined when they were not gone in time.
+ * One DELETE of each collection: kubectl's `delete --all` sends a request per object, which takes longer
+ * than kubectl's time limit here at 10,000 Subscriptions.
  */
 export async function deleteAll(
   kubeconfig: string,
@@ -94,10 +120,22 @@ export async function deleteAll(
   timeoutMs: number,
 ): Promise<number | undefined> {
   const started = Date.now();
-  kubectlOk(kubeconfig, ["delete", kinds, "--all", "-n", ns, "--wait=false"]);
+  // The DELETE of ten thousand objects may outlast the apiserver's request timeout: it is sent again (it
+  // changes nothing for objects already being deleted) until every object is gone.
+  let sentAt = 0;
+  const deleteCollections = () => {
+    sentAt = Date.now();
+    for (const plural of kinds.split(","))
+      kubectl(kubeconfig, ["delete", "--raw", `/apis/wicked.dev/v1alpha1/namespaces/${ns}/${plural}`]);
+  };
+  deleteCollections();
   return waitFor(
     `the ${kinds} of ${ns} deleted`,
-    () => kubectlOk(kubeconfig, ["get", kinds, "-n", ns, "-o", "name"]).trim() === "",
+    () => {
+      if (kubectlOk(kubeconfig, ["get", kinds, "-n", ns, "-o", "name"]).trim() === "") return true;
+      if (Date.now() - sentAt > 30_000) deleteCollections();
+      return false;
+    },
     timeoutMs,
     3000,
   ).then(
@@ -123,10 +161,29 @@ export async function deleteBenchNamespace(
   return rest === undefined || portal === undefined ? undefined : seconds;
 }
 
+/** How one reconcile run is measured. */
+export interface ReconcileBenchOptions {
+  /** Subscriptions applied at once. */
+  count: number;
+  /** Seconds of steady state over which writes are counted; 0 skips it. */
+  steadySeconds: number;
+  /** The project compiled as shipped (compiled.ts), whose operator runs. */
+  compiled: string;
+  /** Take a heap snapshot of the operator once every Subscription is Active, and summarize it. */
+  heapSnapshot?: boolean;
+  /** Run the admission webhooks (webhooks.ts); only where the apiserver can reach this host. */
+  webhooks?: boolean;
+}
+
 /** Runs the reconcile benchmark with `count` Subscriptions; leaves nothing behind in the cluster. */
-export async function runReconcileBench(target: ClusterTarget, count: number): Promise<BenchResult> {
+export async function runReconcileBench(
+  target: ClusterTarget,
+  { count, steadySeconds, compiled, heapSnapshot = false, webhooks = false }: ReconcileBenchOptions,
+): Promise<BenchResult> {
   const { kubeconfig } = target;
-  const kong = await startKongDouble();
+  const kong = await startKongProcess();
+  let admission: { stop(): Promise<void> } | undefined;
+  const snapshotDir = mkdtempSync(join(tmpdir(), "wicked-bench-heap-"));
   const echo = await startEchoServer();
   try {
     const ns = await preparedNamespace(target, "bench-reconcile");
@@ -141,67 +198,158 @@ export async function runReconcileBench(target: ClusterTarget, count: number): P
           gateway: { mode: "External", adminUrl: kong.adminUrl },
         },
         `http://${echo.host}:${echo.port}`,
+        count,
       ),
     );
-    const operator = await startOperatorProcess(kubeconfig, "bench-op", {
-      POD_NAMESPACE: ns,
-      WICKED_LOG_LEVEL: "warn",
-      WICKED_GATEWAY_RESYNC_SECONDS: "30",
-    });
+    if (webhooks) admission = await startBenchWebhooks(kubeconfig, ns);
+    const tuning = chartOperatorTuning();
+    const operator = await startOperatorProcess(
+      kubeconfig,
+      "bench-op",
+      {
+        POD_NAMESPACE: ns,
+        MALLOC_ARENA_MAX: tuning.MALLOC_ARENA_MAX,
+        WICKED_LOG_LEVEL: "warn",
+        WICKED_GATEWAY_RESYNC_SECONDS: "30",
+        NODE_OPTIONS: [
+          tuning.NODE_OPTIONS,
+          heapSnapshot ? heapSnapshotOptions(snapshotDir) : "",
+          // For example --cpu-prof --cpu-prof-dir=/tmp/profiles: where the operator's time goes.
+          process.env.BENCH_OPERATOR_NODE_OPTIONS ?? "",
+        ].join(" "),
+      },
+      compiled,
+    );
     const forget = onInterrupt(() => operator.kill());
     try {
       await waitFor(
-        "Api programmed",
+        `${APIS} Apis programmed`,
         () =>
           kubectl(kubeconfig, [
             "get",
             "apis",
-            "orders",
             "-n",
             ns,
             "-o",
-            'jsonpath={.status.conditions[?(@.type=="Programmed")].status}',
-          ]).stdout === "True",
+            'jsonpath={.items[*].status.conditions[?(@.type=="Programmed")].status}',
+          ])
+            .stdout.split(" ")
+            .filter((s) => s === "True").length === APIS,
         120_000,
       );
-
-      kong.resetCounters();
-      const writesBefore = apiserverWrites(kubeconfig);
-      const started = Date.now();
-      applyList(kubeconfig, ns, subscriptions(count));
-      const applied = Date.now();
+      // The portal's own writes settle first (its Deployments, the status of its Apis and ApiClients), so
+      // they are not counted.
       await waitFor(
-        `${count} Subscriptions Active`,
-        () => subscriptionStates(kubeconfig, ns).filter((s) => s.phase === "Active").length === count,
-        60 * 60_000,
+        "the operator idle",
+        async () => {
+          const { queued, busy } = await sampleOperator(operator.metricsUrl);
+          return queued === 0 && busy === 0;
+        },
+        300_000,
+        1000,
       );
-      const converged = Date.now();
-      const kongWrites = kong.writes;
-      const apiWrites = apiserverWrites(kubeconfig) - writesBefore;
+      await new Promise((r) => setTimeout(r, 5000));
 
-      // Steady state: let a full gateway resync (30 s) and the informers settle, then count writes over a minute.
-      await new Promise((r) => setTimeout(r, 35_000));
-      kong.resetCounters();
-      const steadyBefore = apiserverWrites(kubeconfig);
-      await new Promise((r) => setTimeout(r, 65_000));
-      const steadyKong = kong.writes;
-      const steadyApi = apiserverWrites(kubeconfig) - steadyBefore;
-      const { rssMiB } = await sampleOperator(operator.metricsUrl);
+      await kong.resetCounters();
+      const writesBefore = await operatorWrites(operator.metricsUrl);
+      const started = Date.now();
+      await createInParallel(kubeconfig, ns, subscriptions(count));
+      const applied = Date.now();
+      // Watched from here (not during the create: kubectl blocks the benchmark, and its watch would lag).
+      const phases = watchSubscriptionPhases(kubeconfig, ns);
+      try {
+        await waitFor(
+          `${count} Subscriptions Active`,
+          () => phases.count("Active") === count,
+          60 * 60_000,
+          200,
+        );
+      } finally {
+        phases.stop();
+      }
+      const converged = Date.now();
+      const kongWrites = await kong.writes();
+      const writes = writesSince(writesBefore, await operatorWrites(operator.metricsUrl));
+      const { rssMiB, heapUsedMiB, heapTotalMiB, externalMiB } = await sampleOperator(operator.metricsUrl);
+      const heap = heapSnapshot
+        ? summarizeHeapSnapshot(await takeHeapSnapshot(operator.pid, snapshotDir))
+        : undefined;
+
+      const steady: BenchResult["figures"] = [];
+      if (steadySeconds > 0) {
+        // Let a full gateway resync (30 s) and the informers settle, then count writes.
+        await new Promise((r) => setTimeout(r, 35_000));
+        await kong.resetCounters();
+        const before = await operatorWrites(operator.metricsUrl);
+        await new Promise((r) => setTimeout(r, steadySeconds * 1000));
+        const perMinute = (n: number) => (n * 60) / steadySeconds;
+        steady.push(
+          {
+            measure: `steady state, ${count} Subscriptions: Kong writes per minute (over ${steadySeconds} s)`,
+            unit: "writes",
+            value: perMinute(await kong.writes()),
+          },
+          {
+            measure: `steady state, ${count} Subscriptions: operator apiserver writes per minute (over ${steadySeconds} s)`,
+            unit: "writes",
+            value: perMinute(writesSince(before, await operatorWrites(operator.metricsUrl)).total),
+          },
+        );
+      }
 
       // Cleanup is measured too: the operator removes every Subscription's Kong entities and read-model row
       // before it releases them. Subscriptions go first, while the ApiPortal and its database Secret exist.
-      const deleteSeconds = await deleteBenchNamespace(kubeconfig, ns, Math.max(10 * 60_000, count * 1000));
+      const deleteSeconds = await deleteBenchNamespace(
+        kubeconfig,
+        ns,
+        Math.max(10 * 60_000, count * 200),
+      ).catch(() => undefined);
 
       return {
-        bench: "reconcile",
+        bench: `reconcile ${count}`,
         figures: [
-          { measure: `apply ${count} Subscriptions (kubectl)`, unit: "s", value: (applied - started) / 1000 },
-          { measure: `apply → ${count} Active, Kong synced`, unit: "s", value: (converged - started) / 1000 },
+          {
+            measure: `create ${count} Subscriptions (kubectl)`,
+            unit: "s",
+            value: (applied - started) / 1000,
+          },
+          {
+            measure: `last create accepted → ${count} Active, Kong synced`,
+            unit: "s",
+            value: (converged - applied) / 1000,
+          },
           { measure: "Kong writes per Subscription", unit: "writes", value: kongWrites / count },
-          { measure: "apiserver writes per Subscription", unit: "writes", value: apiWrites / count },
-          { measure: "steady-state Kong writes per minute", unit: "writes", value: steadyKong },
-          { measure: "steady-state apiserver writes per minute", unit: "writes", value: steadyApi },
+          {
+            measure: "operator apiserver writes per Subscription",
+            unit: "writes",
+            value: writes.total / count,
+          },
+          ...steady,
           { measure: `operator RSS, ${count} Subscriptions`, unit: "MiB", value: Math.round(rssMiB) },
+          {
+            measure: `operator heap used, ${count} Subscriptions`,
+            unit: "MiB",
+            value: Math.round(heapUsedMiB),
+          },
+          {
+            measure: `operator heap reserved, ${count} Subscriptions`,
+            unit: "MiB",
+            value: Math.round(heapTotalMiB),
+          },
+          {
+            measure: `operator external memory, ${count} Subscriptions`,
+            unit: "MiB",
+            value: Math.round(externalMiB),
+          },
+          ...(heap
+            ? [
+                {
+                  measure: `operator live heap (heap snapshot), ${count} Subscriptions`,
+                  unit: "MiB",
+                  value: Math.round(heap.liveMiB),
+                },
+              ]
+            : []),
           ...(deleteSeconds === undefined
             ? []
             : [
@@ -213,7 +361,8 @@ export async function runReconcileBench(target: ClusterTarget, count: number): P
               ]),
         ],
         notes: [
-          `${count} Subscriptions of one ApiClient to one Api, gateway External (the in-process Kong test double), gateway resync 30 s; steady state counted over 65 s after 35 s of settling.`,
+          `${count} Subscriptions, created at once (4 kubectl processes, 200 per call), of ${Math.ceil(count / APIS)} ApiClients to ${APIS} Apis; gateway External (the Kong test double in a process of its own), gateway resync 30 s; admission webhooks ${webhooks ? "installed by the chart and served by `wicked webhooks` (they add the finalizer at creation)" : "not run (the operator adds the finalizer with a write of its own)"}. Operator writes from its own wicked_apiserver_writes_total, without its leader-election Lease renewals: ${writes.byResource.map(([r, n]) => `${r} ${(n / count).toFixed(2)}`).join(", ")} per Subscription.`,
+          ...(heap ? [`heap snapshot of the operator at ${count} Subscriptions:`, ...heap.summary] : []),
           ...(deleteSeconds === undefined
             ? [`the wicked objects of namespace ${ns} were not gone in time; delete it by hand.`]
             : []),
@@ -224,6 +373,7 @@ export async function runReconcileBench(target: ClusterTarget, count: number): P
       await operator.stop();
     }
   } finally {
+    await admission?.stop();
     await kong.stop();
     await echo.stop();
   }
@@ -233,7 +383,13 @@ if (isMain(import.meta.url)) {
   const count = process.argv[2] ? Number(process.argv[2]) : envInt(process.env, "BENCH_SUBSCRIPTIONS", 1000);
   const infra = await startInfra();
   try {
-    const result = await runReconcileBench(infra, count);
+    const result = await runReconcileBench(infra, {
+      count,
+      steadySeconds: envInt(process.env, "BENCH_STEADY_SECONDS", 300),
+      compiled: compileAsShipped(),
+      heapSnapshot: process.env.BENCH_HEAP_SNAPSHOT === "1",
+      webhooks: !process.env.KUBECONFIG,
+    });
     writeResults("reconcile", [result], `Reconcile benchmark (${count} subscriptions)`);
     process.stdout.write(`\n${formatTable([result])}`);
   } finally {

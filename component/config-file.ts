@@ -32,6 +32,12 @@ export const LocalLoginSchema = Type.Object({
   passwordMinLength: Type.Integer({ minimum: 1 }),
 });
 
+/** A rate limit (component/throttle.ts): at most `max` requests per `timeWindowMs`. */
+export const LimitSchema = Type.Object(
+  { max: Type.Integer({ minimum: 1 }), timeWindowMs: Type.Integer({ minimum: 1_000 }) },
+  { additionalProperties: false },
+);
+
 /** The configuration (or the key material beside it) is missing or malformed; the message says what to fix. */
 export class ConfigError extends Error {
   override readonly name = "ConfigError";

@@ -1,6 +1,6 @@
 /** The kinds the operator reads and writes. */
 import { GROUP, VERSION } from "../api/v1alpha1/common.types.ts";
-import type { GroupVersionKind } from "./runtime/types.ts";
+import type { GroupVersionKind } from "../controller-runtime/types.ts";
 
 /** wicked.dev ApiPortal. */
 export const APIPORTAL: GroupVersionKind = {
@@ -41,7 +41,7 @@ export const ROLEBINDING: GroupVersionKind = {
   kind: "RoleBinding",
   plural: "rolebindings",
 };
-/** batch/v1 Job. */
+/** batch/v1 Job: a managed Kong's database migrations. */
 export const JOB: GroupVersionKind = { group: "batch", version: "v1", kind: "Job", plural: "jobs" };
 /** wicked.dev Api. */
 export const API: GroupVersionKind = { group: GROUP, version: VERSION, kind: "Api", plural: "apis" };
@@ -60,4 +60,28 @@ export const SUBSCRIPTION: GroupVersionKind = {
   version: VERSION,
   kind: "Subscription",
   plural: "subscriptions",
+};
+/** networking.k8s.io/v1 Ingress: a portal's exposure through an ingress controller. */
+export const INGRESS: GroupVersionKind = {
+  group: "networking.k8s.io",
+  version: "v1",
+  kind: "Ingress",
+  plural: "ingresses",
+};
+/**
+ * gateway.networking.k8s.io/v1 HTTPRoute: a portal's exposure through a Gateway. Served only where the Gateway
+ * API CRDs are installed; the cache treats it as empty until they are.
+ */
+export const HTTPROUTE: GroupVersionKind = {
+  group: "gateway.networking.k8s.io",
+  version: "v1",
+  kind: "HTTPRoute",
+  plural: "httproutes",
+};
+/** networking.k8s.io/v1 NetworkPolicy: who may reach a managed Kong's Admin API. */
+export const NETWORKPOLICY: GroupVersionKind = {
+  group: "networking.k8s.io",
+  version: "v1",
+  kind: "NetworkPolicy",
+  plural: "networkpolicies",
 };

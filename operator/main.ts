@@ -2,23 +2,29 @@
  * `wicked operator`: the manager with wicked's controllers, configured from the environment.
  */
 import { hostname } from "node:os";
-import { KubeConfig } from "@kubernetes/client-node";
 import pino from "pino";
+import type { ApiPortal } from "../api/v1alpha1/index.ts";
+import { withDeadline } from "../controller-runtime/deadline.ts";
+import { loadClusterAccess } from "../controller-runtime/kubeconfig.ts";
+import { createManager, type Manager } from "../controller-runtime/manager.ts";
+import { gvkString } from "../controller-runtime/types.ts";
 import type { ComponentClusterRoles } from "./apiportal/components.ts";
 import { PortalDatabases } from "./apiportal/database.ts";
+import { secretsReferencedBy } from "./apiportal/referenced-secrets.ts";
 import { apiController } from "./controllers/api.controller.ts";
 import { apiClientController } from "./controllers/apiclient.controller.ts";
 import { apiPortalController } from "./controllers/apiportal.controller.ts";
 import { gatewayController } from "./controllers/gateway.controller.ts";
 import { planController } from "./controllers/plan.controller.ts";
 import { subscriptionController } from "./controllers/subscription.controller.ts";
+import { APIPORTAL, HTTPROUTE, INGRESS, JOB, NETWORKPOLICY, SECRET } from "./gvks.ts";
 import {
   defaultNotificationDeps,
   notificationControllers,
   notificationTuningFromEnv,
 } from "./notifications/index.ts";
-import { withDeadline } from "./runtime/deadline.ts";
-import { createManager, type Manager } from "./runtime/manager.ts";
+import { SUBSCRIPTION_LABEL } from "./subscription/credentials.ts";
+import { ProgrammedSubscriptions } from "./subscription/programmed.ts";
 
 /** Settings of the operator process; every one has an environment variable. */
 export interface OperatorConfig {
@@ -28,7 +34,10 @@ export interface OperatorConfig {
   metricsPort: number;
   /** WICKED_HEALTH_PORT, default 8081. */
   healthPort: number;
-  /** POD_NAMESPACE: where the leader election Lease lives; default "wicked-system". */
+  /**
+   * POD_NAMESPACE: where the leader election Lease lives, and the namespace a managed Kong admits Admin API
+   * requests from; default "wicked-system".
+   */
   leaseNamespace: string;
   /** POD_NAME or the host name: this replica's identity in the Lease. */
   identity: string;
@@ -40,8 +49,11 @@ export interface OperatorConfig {
   resyncSeconds: number;
   /** WICKED_GATEWAY_RESYNC_SECONDS: how often each portal's Kong is checked for drift; default 60. */
   gatewayResyncSeconds: number;
-  /** WICKED_WATCH_NAMESPACE: reconcile only this namespace (a Role suffices); all namespaces when unset. */
-  watchNamespace?: string;
+  /**
+   * WICKED_WATCH_NAMESPACES: reconcile only these namespaces (comma-separated; the chart binds the operator's
+   * role only there); all namespaces when unset.
+   */
+  watchNamespaces: string[];
   /**
    * WICKED_PORTAL_API_CLUSTERROLE and WICKED_AUTH_SERVER_CLUSTERROLE: the ClusterRoles (shipped by the chart)
    * that each portal binds to its portal API's and auth server's ServiceAccounts; default wicked-<component>.
@@ -59,6 +71,9 @@ export interface OperatorConfig {
    */
   shutdownTimeoutSeconds: number;
 }
+
+/** The label selector of the objects the operator creates (components.ts componentLabels). */
+const MANAGED_BY_OPERATOR = "app.kubernetes.io/managed-by=wicked-operator";
 
 /** How long stop() waits for the mailer and the database pools once the manager stopped. */
 const CLOSE_TIMEOUT_MS = 3_000;
@@ -84,7 +99,10 @@ export function operatorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Ope
     logLevel: env.WICKED_LOG_LEVEL ?? "info",
     resyncSeconds: Number(env.WICKED_RESYNC_SECONDS ?? 300),
     gatewayResyncSeconds: Number(env.WICKED_GATEWAY_RESYNC_SECONDS ?? 60),
-    ...(env.WICKED_WATCH_NAMESPACE ? { watchNamespace: env.WICKED_WATCH_NAMESPACE } : {}),
+    watchNamespaces: (env.WICKED_WATCH_NAMESPACES ?? "")
+      .split(",")
+      .map((n) => n.trim())
+      .filter((n) => n !== ""),
     clusterRoles: {
       "portal-api": env.WICKED_PORTAL_API_CLUSTERROLE ?? "wicked-portal-api",
       "auth-server": env.WICKED_AUTH_SERVER_CLUSTERROLE ?? "wicked-auth-server",
@@ -105,26 +123,39 @@ export async function startOperator(
     level: config.logLevel,
     redact: { paths: ["*.password", "*.token", "*.secret", "*.data"], censor: "[redacted]" },
   });
-  const kubeConfig = new KubeConfig();
-  if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
-  else if (process.env.KUBERNETES_SERVICE_HOST) kubeConfig.loadFromCluster();
-  else
-    throw new Error(
-      "No Kubernetes API to talk to: set KUBECONFIG, or run the operator in a pod (in-cluster service account)",
-    );
+  const cluster = loadClusterAccess(config.kubeconfig);
   const databases = new PortalDatabases();
   const notifications = defaultNotificationDeps({
     databases,
     identity: config.identity,
     tuning: notificationTuningFromEnv(),
   });
+  const programmed = new ProgrammedSubscriptions();
   const manager = createManager({
-    kubeConfig,
+    cluster,
     logger,
     metricsPort: config.metricsPort,
     healthPort: config.healthPort,
     leaderElection: { namespace: config.leaseNamespace, name: "wicked-operator", identity: config.identity },
-    ...(config.watchNamespace ? { namespace: config.watchNamespace } : {}),
+    namespaces: config.watchNamespaces,
+    // Secrets: only those granted to a subscription (generated or brought), the others the operator
+    // generates, and (by name) those a portal points at; never the rest of the cluster's.
+    cacheSelectors: {
+      [gvkString(SECRET)]: [
+        SUBSCRIPTION_LABEL,
+        `app.kubernetes.io/managed-by=wicked-operator,!${SUBSCRIPTION_LABEL}`,
+      ],
+      // The edge's kinds (a managed Kong's Jobs and NetworkPolicy, the routing objects): only the operator's,
+      // not every Job and Ingress of the cluster.
+      ...Object.fromEntries(
+        [JOB, NETWORKPOLICY, INGRESS, HTTPROUTE].map((gvk) => [gvkString(gvk), [MANAGED_BY_OPERATOR]]),
+      ),
+    },
+    // The Gateway API may not be installed: an ApiPortal then says so (GatewayApiNotInstalled).
+    optionalKinds: [gvkString(HTTPROUTE)],
+    cacheReferences: [
+      { from: APIPORTAL, to: SECRET, names: (portal) => secretsReferencedBy(portal as unknown as ApiPortal) },
+    ],
     reconcileTimeoutMs: config.reconcileTimeoutSeconds * 1000,
     gracefulShutdownTimeoutMs: config.shutdownTimeoutSeconds * 1000,
     controllers: [
@@ -132,13 +163,14 @@ export async function startOperator(
         databases,
         defaultImage: config.image,
         clusterRoles: config.clusterRoles,
+        operatorNamespace: config.leaseNamespace,
         resyncPeriodMs: config.resyncSeconds * 1000,
       }),
       apiController({ databases }),
       planController({ databases }),
       apiClientController({ databases }),
-      subscriptionController({ databases }),
-      gatewayController({ resyncPeriodMs: config.gatewayResyncSeconds * 1000 }),
+      subscriptionController({ databases, programmed }),
+      gatewayController({ resyncPeriodMs: config.gatewayResyncSeconds * 1000, programmed }),
       ...notificationControllers(notifications),
     ],
   });

@@ -3,6 +3,7 @@
  * written only by the operator. Upserts are idempotent; a row is removed with its resource. A resource
  * recreated under the same name replaces the old row.
  */
+import { createHash } from "node:crypto";
 import { type Kysely, sql } from "kysely";
 import {
   type Api,
@@ -80,38 +81,87 @@ export function subscriptionRow(sub: Subscription, portal: string, owner: string
   };
 }
 
+type Row =
+  | ReturnType<typeof apiRow>
+  | ReturnType<typeof planRow>
+  | ReturnType<typeof clientRow>
+  | ReturnType<typeof subscriptionRow>;
+
+/**
+ * What this process wrote in the last few seconds, per database, table and uid, as a digest of the row
+ * without its resourceVersion: the reconcile that follows the operator's own status write (the row is the
+ * same) costs no round trip. Only for a few seconds: another replica that leads meanwhile may write the row,
+ * but not this soon (it takes a lease duration, 15 s, to take over and as long to hand back).
+ */
+const written = new WeakMap<Kysely<Database>, Map<string, { digest: string; at: number }>>();
+const WRITTEN_FOR_MS = 10_000;
+
+function rowDigest(row: Row): string {
+  const { resource_version: _, ...content } = row;
+  return createHash("sha1").update(JSON.stringify(content)).digest("base64");
+}
+
+/** Whether a Postgres error is the violation of a unique constraint on (namespace, name). */
+function isNameTaken(err: unknown): boolean {
+  const e = err as { code?: string; constraint?: string };
+  return e.code === "23505" && (e.constraint ?? "").endsWith("_namespace_name_key");
+}
+
 /** Writes a row unless it is up to date; replaces the row of an earlier resource of the same name. */
-export async function upsertRow(
-  db: Kysely<Database>,
-  table: Table,
-  row:
-    | ReturnType<typeof apiRow>
-    | ReturnType<typeof planRow>
-    | ReturnType<typeof clientRow>
-    | ReturnType<typeof subscriptionRow>,
-): Promise<void> {
+export async function upsertRow(db: Kysely<Database>, table: Table, row: Row): Promise<void> {
+  const rows = written.get(db) ?? new Map<string, { digest: string; at: number }>();
+  written.set(db, rows);
+  const id = `${table}/${row.uid}`;
+  const digest = rowDigest(row);
+  const last = rows.get(id);
+  if (last?.digest === digest && Date.now() - last.at < WRITTEN_FOR_MS) return;
   // The tables share uid, namespace, name and resource_version; kysely types the query through one of them.
   const t = table as "apis";
-  await db.transaction().execute(async (trx) => {
-    await trx
-      .deleteFrom(t)
-      .where("namespace", "=", row.namespace)
-      .where("name", "=", row.name)
-      .where("uid", "!=", row.uid)
-      .execute();
-    const values = row as never;
-    await trx
+  const values = row as never;
+  const content = Object.keys(row).filter((c) => c !== "uid" && c !== "resource_version");
+  const upsert = (q: Kysely<Database>) =>
+    q
       .insertInto(t)
       .values(values)
-      // Unchanged resources (same resourceVersion) cost no write on a resync.
+      // A row whose content is unchanged costs no write (on a resync, or after a status write that moved no
+      // column). Not "same resourceVersion": a reconcile from a cache one write behind would leave a stale
+      // row in place, and the skip above would then trust it.
       .onConflict((oc) =>
         oc
           .column("uid")
           .doUpdateSet(values)
-          .where(sql<boolean>`${sql.table(t)}.resource_version is distinct from excluded.resource_version`),
+          .where(
+            sql<boolean>`(${sql.join(content.map((c) => sql.ref(`${t}.${c}`)))}) is distinct from (${sql.join(content.map((c) => sql.ref(`excluded.${c}`)))})`,
+          ),
       )
       .execute();
-  });
+  try {
+    await upsert(db);
+  } catch (err) {
+    if (!isNameTaken(err)) throw err;
+    // A resource recreated under the same name: its predecessor's row goes in the same transaction.
+    await db.transaction().execute(async (trx) => {
+      await trx
+        .deleteFrom(t)
+        .where("namespace", "=", row.namespace)
+        .where("name", "=", row.name)
+        .where("uid", "!=", row.uid)
+        .execute();
+      await upsert(trx);
+    });
+  }
+  remember(rows, id, digest);
+}
+
+/** Records a write; entries stay in the order written, so the expired ones are dropped from the front. */
+function remember(rows: Map<string, { digest: string; at: number }>, id: string, digest: string): void {
+  const now = Date.now();
+  rows.delete(id);
+  rows.set(id, { digest, at: now });
+  for (const [key, entry] of rows) {
+    if (now - entry.at < WRITTEN_FOR_MS) break;
+    rows.delete(key);
+  }
 }
 
 /** Removes the row of a resource that is gone. */
@@ -121,5 +171,11 @@ export async function deleteRow(
   namespace: string,
   name: string,
 ): Promise<void> {
-  await db.deleteFrom(table).where("namespace", "=", namespace).where("name", "=", name).execute();
+  const gone = await db
+    .deleteFrom(table)
+    .where("namespace", "=", namespace)
+    .where("name", "=", name)
+    .returning("uid")
+    .execute();
+  for (const { uid } of gone) written.get(db)?.delete(`${table}/${uid}`);
 }

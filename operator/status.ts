@@ -3,11 +3,11 @@
  * fields it owns, under its own field manager, and only when something it owns changed.
  */
 
+import type { Condition } from "../controller-runtime/conditions.ts";
+import { setCondition } from "../controller-runtime/conditions.ts";
+import type { ReconcileContext } from "../controller-runtime/controller.ts";
+import type { KubeObject } from "../controller-runtime/types.ts";
 import { deepEqual } from "./desired.ts";
-import type { Condition } from "./runtime/conditions.ts";
-import { setCondition } from "./runtime/conditions.ts";
-import type { ReconcileContext } from "./runtime/controller.ts";
-import type { KubeObject } from "./runtime/types.ts";
 
 /** A condition as a controller computes it: without lastTransitionTime and observedGeneration. */
 export type ConditionInput = Pick<Condition, "type" | "status" | "reason" | "message">;

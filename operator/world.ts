@@ -5,12 +5,12 @@
 import type { V1Secret } from "@kubernetes/client-node";
 import type { Kysely } from "kysely";
 import type { Api, ApiClient, ApiPortal, Plan, Subscription } from "../api/v1alpha1/index.ts";
+import type { Cache } from "../controller-runtime/cache.ts";
+import { isConditionTrue } from "../controller-runtime/conditions.ts";
+import type { GroupVersionKind, KubeObject, ObjectKey } from "../controller-runtime/types.ts";
 import type { Database } from "../db/schema.ts";
 import type { PortalDatabases } from "./apiportal/database.ts";
 import { API, APICLIENT, APIPORTAL, PLAN, SECRET, SUBSCRIPTION } from "./gvks.ts";
-import type { Cache } from "./runtime/cache.ts";
-import { isConditionTrue } from "./runtime/conditions.ts";
-import type { GroupVersionKind, KubeObject, ObjectKey } from "./runtime/types.ts";
 
 /** A wicked resource as the cache returns it. */
 export type Cached<T> = T & KubeObject;

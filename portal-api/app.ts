@@ -3,7 +3,6 @@
  * app (tests call `app.inject`, main.ts calls `listen`) and a `stop`.
  */
 import cookie from "@fastify/cookie";
-import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyBaseLogger } from "fastify";
@@ -15,9 +14,10 @@ import { closeWithin } from "../component/close.ts";
 import { addRequestMetrics } from "../component/http-metrics.ts";
 import type { Database } from "../db/schema.ts";
 import type { PortalApiConfig } from "./config.ts";
-import type { PortalApp, PortalContext } from "./context.ts";
+import type { AccountThrottle, PortalApp, PortalContext } from "./context.ts";
 import type { PortalKube } from "./kube.ts";
 import { addAuthentication, remoteTokenVerifier, type TokenVerifier } from "./plugins/authentication.ts";
+import { addClientAddress } from "./plugins/client-address.ts";
 import { addProblemHandling, frameworkErrors } from "./plugins/problem-handler.ts";
 import { addTextGuard } from "./plugins/text-guard.ts";
 import { accountRoutes } from "./routes/accounts.ts";
@@ -42,11 +42,29 @@ export interface PortalApiDeps {
   tokens?: TokenVerifier;
   /** scrypt cost of new password hashes (tests lower it). */
   scrypt?: ScryptParams;
-  /** Requests per client address and window on the unauthenticated account routes; default 10 per minute. */
-  rateLimit?: { max: number; timeWindowMs: number };
+  /**
+   * Limits of the unauthenticated account routes; defaults to the configuration's, and every limit given in
+   * neither keeps DEFAULT_ACCOUNT_THROTTLE.
+   */
+  throttle?: Partial<AccountThrottle>;
   /** Whether (or how many hops of) X-Forwarded-For to trust for client addresses; default 1 (one ingress). */
   trustProxy?: boolean | number;
+  /**
+   * The key that signs the client addresses the portal UI forwards (component/client-address.ts); without it
+   * every request counts under its own peer's address.
+   */
+  clientAddressKey?: string;
 }
+
+/**
+ * The account routes' default limits, per replica: 10 requests a minute from one client address, 5 an hour
+ * for one email address (each may send a mail), 120 a minute in all.
+ */
+export const DEFAULT_ACCOUNT_THROTTLE: AccountThrottle = {
+  perAddress: { max: 10, timeWindowMs: 60_000 },
+  perAccount: { max: 5, timeWindowMs: 60 * 60_000 },
+  global: { max: 120, timeWindowMs: 60_000 },
+};
 
 /** A route as registered, for the OpenAPI conformance test and the startup log. */
 export interface RouteSummary {
@@ -67,9 +85,11 @@ export interface PortalApi {
 export async function createPortalApi(deps: PortalApiDeps): Promise<PortalApi> {
   const { config } = deps;
   const clock = deps.clock ?? (() => new Date());
+  const unmount = mountStripper(config.urls.api);
   const app: PortalApp = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     trustProxy: trustHops(deps.trustProxy ?? 1),
+    rewriteUrl: (request) => unmount(request.url ?? "/"),
     bodyLimit: 1024 * 1024,
     frameworkErrors,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", useDefaults: true } },
@@ -134,7 +154,7 @@ export async function createPortalApi(deps: PortalApiDeps): Promise<PortalApi> {
     },
   });
   await app.register(cookie);
-  await app.register(rateLimit, { global: false });
+  addClientAddress(app, deps.clientAddressKey);
   const metrics = addRequestMetrics(app, "portal-api");
   addAuthentication(app, {
     db: deps.db,
@@ -156,7 +176,7 @@ export async function createPortalApi(deps: PortalApiDeps): Promise<PortalApi> {
       scrypt: deps.scrypt,
     },
     authEndpoints: { token: `${authBase}/token`, authorization: `${authBase}/auth` },
-    rateLimit: deps.rateLimit ?? { max: 10, timeWindowMs: 60_000 },
+    throttle: { ...DEFAULT_ACCOUNT_THROTTLE, ...(deps.throttle ?? config.throttle) },
   };
 
   await app.register(async (scope) => systemRoutes(scope, ctx, metrics));
@@ -170,6 +190,22 @@ export async function createPortalApi(deps: PortalApiDeps): Promise<PortalApi> {
   await app.ready();
 
   return { app, routes, stop: () => closeWithin(app) };
+}
+
+/**
+ * The portal API answers under its URL's path as well as at the root, as the auth server does under its
+ * issuer's: with urls.api `https://developer.example.com/api`, `/api/apis` is `/apis`. So an Ingress or
+ * HTTPRoute routes it by a plain path prefix, which every controller supports, without rewriting, and the
+ * kubelet's probes and in-cluster callers keep using the root. Returns the request URL with the path removed.
+ */
+export function mountStripper(apiUrl: string): (url: string) => string {
+  const mount = new URL(apiUrl).pathname.replace(/\/+$/, "");
+  if (mount === "") return (url) => url;
+  return (url) => {
+    if (url !== mount && !url.startsWith(`${mount}/`) && !url.startsWith(`${mount}?`)) return url;
+    const rest = url.slice(mount.length);
+    return rest.startsWith("/") ? rest : `/${rest}`;
+  };
 }
 
 /** fastify's trustProxy for a number of proxy hops (its types do not take the number proxy-addr does). */

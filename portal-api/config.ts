@@ -7,6 +7,7 @@ import {
   ConfigError,
   checkConfig,
   GroupsSchema,
+  LimitSchema,
   LocalLoginSchema,
   PORTAL_FIELDS,
   readConfigFile,
@@ -20,6 +21,20 @@ export const PortalApiConfigSchema = Type.Object({
     local: LocalLoginSchema,
   }),
   mail: Type.Object({ enabled: Type.Boolean() }),
+  /**
+   * Limits of the unauthenticated account routes, per replica; each limit left out keeps its default
+   * (app.ts DEFAULT_ACCOUNT_THROTTLE). The operator does not render it yet.
+   */
+  throttle: Type.Optional(
+    Type.Object(
+      {
+        perAddress: Type.Optional(LimitSchema),
+        perAccount: Type.Optional(LimitSchema),
+        global: Type.Optional(LimitSchema),
+      },
+      { additionalProperties: false },
+    ),
+  ),
 });
 
 /** The portal API's configuration. */

@@ -13,6 +13,7 @@ import type {
 } from "fastify";
 import type { Kysely, Transaction } from "kysely";
 import type { AccountsContext, Clock } from "../accounts/service.ts";
+import type { Limit } from "../component/throttle.ts";
 import type { Database } from "../db/schema.ts";
 import type { PortalApiConfig } from "./config.ts";
 import type { PortalKube } from "./kube.ts";
@@ -55,7 +56,17 @@ export interface PortalContext {
   /** The auth server's endpoints, for OpenAPI documents and credentials. */
   authEndpoints: { token: string; authorization: string };
   /** Limits of the unauthenticated account routes. */
-  rateLimit: { max: number; timeWindowMs: number };
+  throttle: AccountThrottle;
+}
+
+/**
+ * Limits of the unauthenticated account routes, per replica: per client address (all five routes together),
+ * per account (the routes that take an email address, so nobody can flood one inbox) and global.
+ */
+export interface AccountThrottle {
+  perAddress: Limit;
+  perAccount: Limit;
+  global: Limit;
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   type KubeConfig,
   PatchStrategy,
   setHeaderOptions,
+  type V1ObjectMeta,
 } from "@kubernetes/client-node";
 import { GROUP, VERSION } from "../api/v1alpha1/index.ts";
 
@@ -33,6 +34,13 @@ export interface KubeObject {
   [field: string]: unknown;
 }
 
+/** A Secret as the portal API reads it. */
+export interface SecretView {
+  metadata: V1ObjectMeta;
+  /** Decoded values. */
+  data: Record<string, string>;
+}
+
 /** What the portal API does in its namespace. */
 export interface PortalKube {
   /** The namespace of the portal; every call is scoped to it. */
@@ -47,8 +55,8 @@ export interface PortalKube {
   mergePatch<T extends object>(plural: WickedPlural, name: string, patch: object): Promise<T>;
   /** Deletes a resource; false when it did not exist. */
   delete(plural: WickedPlural, name: string): Promise<boolean>;
-  /** The decoded data of a Secret; undefined when it does not exist. */
-  readSecret(name: string): Promise<Record<string, string> | undefined>;
+  /** A Secret's decoded data with its metadata; undefined when it does not exist. */
+  readSecret(name: string): Promise<SecretView | undefined>;
   /** The data of a ConfigMap; undefined when it does not exist. */
   readConfigMap(name: string): Promise<Record<string, string> | undefined>;
 }
@@ -103,12 +111,13 @@ export function portalKube(kubeConfig: KubeConfig, namespace: string): PortalKub
       );
       return gone !== undefined;
     },
-    async readSecret(name: string): Promise<Record<string, string> | undefined> {
+    async readSecret(name: string): Promise<SecretView | undefined> {
       const secret = await orUndefined(() => core.readNamespacedSecret({ name, namespace }));
       if (!secret) return undefined;
-      return Object.fromEntries(
+      const data = Object.fromEntries(
         Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]),
       );
+      return { metadata: secret.metadata ?? {}, data };
     },
     async readConfigMap(name: string): Promise<Record<string, string> | undefined> {
       const map = await orUndefined(() => core.readNamespacedConfigMap({ name, namespace }));

@@ -1,9 +1,10 @@
 /**
  * `wicked portal-api`: the portal API as a process, configured from the environment the operator's
- * Deployment sets (WICKED_CONFIG, DATABASE_URL, PORT, WICKED_SECRETS_DIR), with in-cluster Kubernetes
- * credentials (or KUBECONFIG).
+ * Deployment sets (WICKED_CONFIG, DATABASE_URL, PORT, WICKED_SECRETS_DIR with session/, whose key signs the
+ * client addresses the portal UI forwards), with in-cluster Kubernetes credentials (or KUBECONFIG).
  */
 import { KubeConfig } from "@kubernetes/client-node";
+import { readClientAddressKey } from "../component/client-address.ts";
 import { createLogger } from "../component/logger.ts";
 import { createDatabase } from "../db/connect.ts";
 import { createPortalApi } from "./app.ts";
@@ -22,6 +23,7 @@ export interface RunningComponent {
 export async function runPortalApiFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<RunningComponent> {
   const logger = createLogger({ name: "portal-api", level: env.WICKED_LOG_LEVEL ?? "info" });
   const config = readPortalApiConfig(env.WICKED_CONFIG ?? "/etc/wicked/config.json");
+  const clientAddressKey = readClientAddressKey(env.WICKED_SECRETS_DIR ?? "/etc/wicked/secrets");
   const databaseUrl = env.DATABASE_URL;
   if (!databaseUrl)
     throw new Error("DATABASE_URL is not set; the Deployment takes it from the ApiPortal's database Secret.");
@@ -34,6 +36,7 @@ export async function runPortalApiFromEnv(env: NodeJS.ProcessEnv = process.env):
     kube: portalKube(kubeConfig, config.portal.namespace),
     logger,
     trustProxy: env.WICKED_TRUSTED_PROXIES === undefined ? 1 : Number(env.WICKED_TRUSTED_PROXIES),
+    clientAddressKey,
   });
   const url = await api.app.listen({ port: Number(env.PORT ?? 3001), host: env.HOST ?? "0.0.0.0" });
   logger.info({ url, routes: api.routes.length, namespace: config.portal.namespace }, "Started portal API");

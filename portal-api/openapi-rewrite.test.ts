@@ -111,4 +111,20 @@ describe("the Api's OpenAPI document for the gateway", () => {
     expect(() => parseOpenApi("just: yaml")).toThrow(OpenApiDocumentError);
     expect(() => parseOpenApi("{ not json")).toThrow(OpenApiDocumentError);
   });
+
+  it("security #6: says where a document is not YAML without quoting any of it", () => {
+    // The URL may point at something that is not a document, such as a page of configuration.
+    for (const text of ["db-password: s3cr3t-value\n  - nested: [oops", "token: s3cr3t\n\tbad: tab"]) {
+      let refusal: unknown;
+      try {
+        parseOpenApi(text);
+      } catch (err) {
+        refusal = err;
+      }
+      expect(refusal).toBeInstanceOf(OpenApiDocumentError);
+      const message = (refusal as Error).message;
+      expect(message).toMatch(/line \d+, column \d+/);
+      expect(message).not.toContain("s3cr3t");
+    }
+  });
 });

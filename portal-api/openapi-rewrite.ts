@@ -3,7 +3,7 @@
  * and its security replaced by how the gateway actually authenticates (the Api's key header, or the portal's
  * auth server with the Api's scopes and flows). Pure; the document comes in parsed.
  */
-import YAML from "yaml";
+import YAML, { YAMLParseError } from "yaml";
 import type { ApiSpec } from "../api/v1alpha1/index.ts";
 import { DEFAULT_KEY_HEADER } from "../api/v1alpha1/index.ts";
 
@@ -22,15 +22,20 @@ export class OpenApiDocumentError extends Error {
   override readonly name = "OpenApiDocumentError";
 }
 
-/** Parses an OpenAPI document written as JSON or YAML. */
+/**
+ * Parses an OpenAPI document written as JSON or YAML. A refusal says where the text stops being YAML but
+ * never quotes it: the text comes from wherever spec.openApi.url points, and the refusal goes to anyone.
+ */
 export function parseOpenApi(text: string): Record<string, unknown> {
   let doc: unknown;
   try {
     doc = YAML.parse(text);
   } catch (err) {
-    throw new OpenApiDocumentError(
-      `The Api's OpenAPI document is neither JSON nor YAML: ${(err as Error).message}`,
-    );
+    const where =
+      err instanceof YAMLParseError && err.linePos
+        ? ` (${err.code} at line ${err.linePos[0].line}, column ${err.linePos[0].col})`
+        : "";
+    throw new OpenApiDocumentError(`The Api's OpenAPI document is neither JSON nor YAML${where}.`);
   }
   if (!isObject(doc) || (typeof doc.openapi !== "string" && typeof doc.swagger !== "string")) {
     throw new OpenApiDocumentError(

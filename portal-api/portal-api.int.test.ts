@@ -4,11 +4,20 @@
  * (read model, credentials Secrets, Subscription status), the test stands in for it through
  * `stack.operator` (test/support/portal-stack.ts).
  */
+import { createServer, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import pino from "pino";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { ApiSpec } from "../api/v1alpha1/index.ts";
+import { clientAddressKey } from "../component/client-address.ts";
+import { createLogger } from "../component/logger.ts";
+import { createPortalUi } from "../portal-ui/main.ts";
+import { cookieHeader, csrfTokenOf, fakeOidc, testUiConfig } from "../portal-ui/test-support.ts";
 import { kubectl } from "../test/support/kubectl.ts";
 import { Browser } from "../test/support/oidc-browser.ts";
 import { type PortalStack, startPortalStack } from "../test/support/portal-stack.ts";
+import { createPortalApi } from "./app.ts";
+import { testConfig, unreachableKube } from "./test-support.ts";
 
 const kubeconfig = inject("kubeconfig");
 const PASSWORD = "correct horse battery staple";
@@ -366,6 +375,25 @@ describe("who may do what", () => {
     expect(listed.json).toMatchObject({ total: 0, items: [] });
   });
 
+  it("security #3: never serves a Secret that is not granted to the subscription, even when its status names it", async () => {
+    // The attack: the other user's subscription names the owner's generated Secret (spec.credentials.secretRef),
+    // and an operator that did not check the grant put that name into its status.
+    const theirs = await application(other, "Thief");
+    const res = await stack.call("POST", "/subscriptions", {
+      token: other,
+      body: { application: theirs, api: "orders", plan: "basic" },
+    });
+    const stolen = (res.json as Json).name as string;
+    await stack.operator.credentialsIn(stolen, `${sub}-credentials`);
+    const read = await stack.call("GET", `/subscriptions/${stolen}/credentials`, { token: other });
+    expect(read.status).toBe(409);
+    expect(read.json).toMatchObject({ type: "https://wicked.dev/problems/credentials-not-granted" });
+    expect(read.text).not.toContain("owner-secret-key");
+    // The owner still reads their own.
+    const own = await stack.call("GET", `/subscriptions/${sub}/credentials`, { token: owner });
+    expect((own.json as Json).apiKey).toBe("owner-secret-key");
+  });
+
   it("lets collaborators read credentials but refuses readers (403 insufficient-role)", async () => {
     const patched = await stack.call("PATCH", `/applications/${app}`, {
       token: owner,
@@ -397,7 +425,10 @@ describe("who may do what", () => {
       stack.kube.core.replaceNamespacedSecret({
         name: secretName,
         namespace: stack.namespace,
-        body: { metadata: { name: secretName }, stringData: data },
+        body: {
+          metadata: { name: secretName, labels: { "wicked.dev/subscription": sub } },
+          stringData: data,
+        },
       });
     const keyHeader = async () => {
       const res = await stack.call("GET", `/subscriptions/${sub}/credentials`, { token: owner });
@@ -497,7 +528,7 @@ describe("who may do what", () => {
       await stack.operator.mirrorSubscription(financeSub, { phase: "PendingApproval", approved: null });
     });
 
-    it("refuses an approver's approval of a subscription of their own application (403 self-approval)", async () => {
+    it("security #5: refuses an approver's approval of a subscription of their own application (403 self-approval)", async () => {
       const own = await application(approver, "Approver's own ledger");
       const res = await stack.call("POST", "/subscriptions", {
         token: approver,
@@ -672,5 +703,173 @@ describe("tokens and accounts", () => {
         if (value) expect(logs).not.toContain(value);
     }
     expect(logs).not.toMatch(/eyJ[A-Za-z0-9_-]{20,}\.eyJ/);
+  });
+});
+
+/** A document server on a port of its own: what it serves per path, and how often it was asked. */
+async function documentServer(
+  routes: Record<string, (res: ServerResponse) => void>,
+): Promise<{ url: string; hits: Record<string, number>; close(): Promise<void> }> {
+  const hits: Record<string, number> = {};
+  const server = createServer((req, res) => {
+    const path = req.url ?? "/";
+    hits[path] = (hits[path] ?? 0) + 1;
+    const route = routes[path];
+    if (route) route(res);
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    hits,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe("OpenAPI documents at a URL", () => {
+  const document = "openapi: 3.0.3\ninfo: {title: Remote, version: '1'}\npaths: {}\n";
+
+  it("security #6: many anonymous requests for an Api's document fetch it from its URL once", async () => {
+    const docs = await documentServer({
+      // Slow enough that the first requests arrive while it is being fetched.
+      "/openapi.yaml": (res) => setTimeout(() => res.end(document), 200),
+    });
+    try {
+      await stack.operator.api("remote", {
+        ...ordersApi,
+        displayName: "Remote",
+        routes: [{ paths: ["/remote"] }],
+        openApi: { url: `${docs.url}/openapi.yaml` },
+      });
+      const first = await Promise.all(
+        Array.from({ length: 10 }, () => stack.call("GET", "/apis/remote/openapi")),
+      );
+      const later: Array<{ status: number; json: unknown }> = [];
+      for (let i = 0; i < 10; i++) later.push(await stack.call("GET", "/apis/remote/openapi"));
+      expect([...first, ...later].map((r) => r.status)).toEqual(Array(20).fill(200));
+      expect((later[0]?.json as Json | undefined)?.servers).toEqual([
+        { url: "http://gateway.example.com/remote", description: "The gateway" },
+      ]);
+      expect(docs.hits["/openapi.yaml"]).toBe(1);
+    } finally {
+      await docs.close();
+    }
+  });
+
+  it("security #6: a document that is not YAML is refused without its content, and no redirect leaves the host", async () => {
+    const elsewhere = await documentServer({ "/openapi.yaml": (res) => res.end(document) });
+    const docs = await documentServer({
+      "/config.txt": (res) => res.end("db-password: s3cr3t-value\n  - nested: [oops"),
+      "/moved": (res) => res.writeHead(302, { location: `${elsewhere.url}/openapi.yaml` }).end(),
+    });
+    try {
+      await stack.operator.api("not-yaml", {
+        ...ordersApi,
+        displayName: "Not YAML",
+        routes: [{ paths: ["/not-yaml"] }],
+        openApi: { url: `${docs.url}/config.txt` },
+      });
+      await stack.operator.api("moved", {
+        ...ordersApi,
+        displayName: "Moved",
+        routes: [{ paths: ["/moved"] }],
+        openApi: { url: `${docs.url}/moved` },
+      });
+      const notYaml = await stack.call("GET", "/apis/not-yaml/openapi");
+      expect(notYaml.status).toBe(422);
+      expect(notYaml.text).not.toContain("s3cr3t");
+      const moved = await stack.call("GET", "/apis/moved/openapi");
+      expect(moved.status).toBe(502);
+      expect(elsewhere.hits["/openapi.yaml"]).toBeUndefined();
+    } finally {
+      await docs.close();
+      await elsewhere.close();
+    }
+  });
+});
+
+describe("security #8: client addresses through the portal UI", () => {
+  it("security #8: gives two browsers behind the portal UI separate buckets: one exhausted client does not block another's sign-up", async () => {
+    const key = clientAddressKey("a-session-key-of-some-length");
+    const api = await createPortalApi({
+      config: testConfig({ portal: { namespace: stack.namespace, name: "demo" } }),
+      db: stack.db,
+      kube: unreachableKube,
+      logger: createLogger({ name: "portal-api", level: "silent" }),
+      scrypt: { ln: 4, r: 8, p: 1 },
+      throttle: {
+        perAddress: { max: 2, timeWindowMs: 60_000 },
+        perAccount: { max: 100, timeWindowMs: 60_000 },
+        global: { max: 100, timeWindowMs: 60_000 },
+      },
+      clientAddressKey: key,
+    });
+    // The portal UI reaches this portal API in process: every call comes from the same peer, as from its pod.
+    const bridge: typeof fetch = async (input, init) => {
+      const request = new Request(input, init);
+      const url = new URL(request.url);
+      const res = await api.app.inject({
+        method: request.method as "POST",
+        url: `${url.pathname}${url.search}`,
+        headers: { ...Object.fromEntries(request.headers.entries()), "x-forwarded-for": "10.0.0.5" },
+        payload: (await request.text()) || undefined,
+      });
+      return new Response(res.statusCode === 204 ? null : res.body, {
+        status: res.statusCode,
+        headers: { "content-type": String(res.headers["content-type"] ?? "application/json") },
+      });
+    };
+    const ui = await createPortalUi({
+      config: testUiConfig(),
+      secrets: {
+        cookieKeys: ["a-cookie-key-for-tests-0123456789"],
+        clientSecret: "secret",
+        clientAddressKey: key,
+      },
+      logger: pino({ level: "silent" }),
+      oidc: fakeOidc,
+      fetch: bridge,
+      portalApiUrl: "http://portal-api.internal",
+      health: [],
+      trustProxy: 1,
+    });
+    /** Signs up through the portal UI's form from a browser at `address` (as the ingress reports it). */
+    const signUpFrom = async (address: string, email: string) => {
+      const headers = { "x-forwarded-for": address };
+      const form = await ui.app.inject({ method: "GET", url: "/signup", headers });
+      const payload = new URLSearchParams({
+        _csrf: csrfTokenOf(form.body),
+        email,
+        displayName: "Browser",
+        password: PASSWORD,
+      }).toString();
+      const res = await ui.app.inject({
+        method: "POST",
+        url: "/signup",
+        payload,
+        headers: {
+          ...headers,
+          "content-type": "application/x-www-form-urlencoded",
+          cookie: cookieHeader(form.headers["set-cookie"]),
+        },
+      });
+      return res;
+    };
+    try {
+      const first = [
+        await signUpFrom("203.0.113.1", "ui.browser.a1@example.com"),
+        await signUpFrom("203.0.113.1", "ui.browser.a2@example.com"),
+        await signUpFrom("203.0.113.1", "ui.browser.a3@example.com"),
+      ];
+      expect(first.map((r) => r.statusCode)).toEqual([200, 200, 429]);
+      const other = await signUpFrom("203.0.113.2", "ui.browser.b1@example.com");
+      expect(other.statusCode).toBe(200);
+      expect(other.body).toContain("Check your inbox");
+      expect(first[2]?.body).toMatch(/Too many attempts\. Wait \d+ (second|minute)s?, then try again\./);
+    } finally {
+      await ui.stop();
+      await api.stop();
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { clientAddressKey, forwardedClientAddress } from "../component/client-address.ts";
 import { ApiProblem, PortalApiClient } from "./api-client.ts";
 
 /** A fetch that records the request it got and answers with `answer`. */
@@ -116,5 +117,26 @@ describe("PortalApiClient", () => {
     expect(csv.seen[0]?.url).toBe("https://portal.test/api/admin/audit-log.csv?action=user.");
     expect(response.headers.get("content-disposition")).toBe('attachment; filename="a.csv"');
     expect(await response.text()).toBe("id,at\n1,2024-01-01\n");
+  });
+
+  it("security #8: forwards the browser's address, signed, on the account calls and nowhere else", async () => {
+    const key = clientAddressKey("a-session-key-of-some-length");
+    const { seen, fetchImpl } = recording(() => json(202, { status: "accepted", detail: "ok" }));
+    const client = new PortalApiClient("https://portal.test/api", fetchImpl, 15_000, key);
+    await client.signUp({ email: "a@example.com", displayName: "A", password: "pw" }, "203.0.113.9");
+    await client.resendVerification("a@example.com", "203.0.113.9");
+    await client.requestPasswordReset("a@example.com", "2001:db8::1");
+    await client.verifyEmail("0123456789", "203.0.113.9");
+    await client.resetPassword("0123456789", "pw", "203.0.113.9");
+    await client.updateMe("tok", "Dana");
+    const headersOf = (r: Request | undefined) => Object.fromEntries(r?.headers.entries() ?? []);
+    expect(seen.slice(0, 5).map((r) => forwardedClientAddress(headersOf(r), key).address)).toEqual([
+      "203.0.113.9",
+      "203.0.113.9",
+      "2001:db8::1",
+      "203.0.113.9",
+      "203.0.113.9",
+    ]);
+    expect(forwardedClientAddress(headersOf(seen[5]), key)).toEqual({});
   });
 });

@@ -4,6 +4,7 @@
  * ApiProblem carrying the problem+json body, so pages can show what went wrong and what to do.
  */
 import createClient, { type Client } from "openapi-fetch";
+import { forwardedClientHeaders } from "../component/client-address.ts";
 import type { paths } from "./api-schema.generated.ts";
 import type {
   Accepted,
@@ -112,7 +113,13 @@ async function body<T>(pending: Promise<{ data?: T }>): Promise<T> {
 export class PortalApiClient {
   private readonly client: Client<paths>;
 
-  constructor(baseUrl: string, fetchImpl: typeof fetch = fetch, timeoutMs = 15_000) {
+  constructor(
+    baseUrl: string,
+    fetchImpl: typeof fetch = fetch,
+    timeoutMs = 15_000,
+    /** Signs the browser addresses passed to the account calls; without it none are sent. */
+    private readonly clientAddressKey?: string,
+  ) {
     this.client = createClient<paths>({
       baseUrl,
       headers: { Accept: "application/json, application/problem+json, text/csv" },
@@ -138,21 +145,38 @@ export class PortalApiClient {
     });
   }
 
-  // Accounts (no token).
-  signUp(account: RequestBody<"signUp">): Promise<Accepted> {
-    return body(this.client.POST("/accounts", { body: account }));
+  /**
+   * The headers that hand the portal API the browser's address, for its per-address limits (the browser's,
+   * not the UI's): none without a key or an address.
+   */
+  private from(clientAddress: string | undefined): Record<string, string> {
+    return this.clientAddressKey && clientAddress
+      ? forwardedClientHeaders(this.clientAddressKey, clientAddress)
+      : {};
   }
-  verifyEmail(token: string): Promise<{ email: string; verified: true }> {
-    return body(this.client.POST("/accounts/verify", { body: { token } }));
+
+  // Accounts (no token; throttled by the portal API per `clientAddress`, the browser's address).
+  signUp(account: RequestBody<"signUp">, clientAddress?: string): Promise<Accepted> {
+    return body(this.client.POST("/accounts", { headers: this.from(clientAddress), body: account }));
   }
-  resendVerification(email: string): Promise<Accepted> {
-    return body(this.client.POST("/accounts/verification", { body: { email } }));
+  verifyEmail(token: string, clientAddress?: string): Promise<{ email: string; verified: true }> {
+    return body(this.client.POST("/accounts/verify", { headers: this.from(clientAddress), body: { token } }));
   }
-  requestPasswordReset(email: string): Promise<Accepted> {
-    return body(this.client.POST("/accounts/password-reset", { body: { email } }));
+  resendVerification(email: string, clientAddress?: string): Promise<Accepted> {
+    return body(
+      this.client.POST("/accounts/verification", { headers: this.from(clientAddress), body: { email } }),
+    );
   }
-  async resetPassword(token: string, password: string): Promise<void> {
-    await this.client.POST("/accounts/password-reset/confirm", { body: { token, password } });
+  requestPasswordReset(email: string, clientAddress?: string): Promise<Accepted> {
+    return body(
+      this.client.POST("/accounts/password-reset", { headers: this.from(clientAddress), body: { email } }),
+    );
+  }
+  async resetPassword(token: string, password: string, clientAddress?: string): Promise<void> {
+    await this.client.POST("/accounts/password-reset/confirm", {
+      headers: this.from(clientAddress),
+      body: { token, password },
+    });
   }
 
   // The caller.

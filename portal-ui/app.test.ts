@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { firstPartyClientSecret } from "../auth-server/keys.ts";
 import { derivedClientSecret, PORTAL_UI_CLIENT_ID } from "./config.ts";
 import { apiDocsCspDirectives, cspDirectives, cspHeader } from "./security.ts";
-import { safeReturnTo } from "./session.ts";
+import { COOKIES, type CookieSealer, safeReturnTo } from "./session.ts";
 import { cookieHeader, csrfTokenOf, offlinePortalUi, testUiConfig } from "./test-support.ts";
 
 const emptyPage = { items: [], page: 1, pageSize: 20, total: 0 };
@@ -231,9 +231,9 @@ describe("configuration", () => {
   });
 });
 
-/** A signed session cookie, as the login callback would set it. */
+/** A session cookie, as the login callback would set it. */
 function sessionCookie(
-  ui: { app: { signCookie(value: string): string } },
+  ui: { app: { cookieSealer: CookieSealer } },
   user: Partial<{ admin: boolean; approver: boolean }> = {},
 ): string {
   const session = {
@@ -241,7 +241,7 @@ function sessionCookie(
     accessToken: "access-token-of-dana",
     expiresAt: Math.floor(Date.now() / 1000) + 3600,
   };
-  return `wicked_ui_session=${ui.app.signCookie(Buffer.from(JSON.stringify(session)).toString("base64url"))}`;
+  return `${COOKIES.session}=${ui.app.cookieSealer.seal(COOKIES.session, session, 3600)}`;
 }
 
 describe("interactive API docs", () => {
@@ -481,5 +481,81 @@ describe("approvals queue", () => {
     expect(res.body).toContain(
       'Approve<span class="visually-hidden"> Storefront &lt;b&gt; for Billing</span>',
     );
+  });
+});
+
+describe("try it", () => {
+  /** Two open Apis: one under the gateway's path, one routed by a host that is a cloud metadata address. */
+  const detail = (name: string, baseUrl: string) => ({
+    name,
+    displayName: name,
+    description: "",
+    auth: "none",
+    tags: [],
+    deprecated: false,
+    requiredGroup: null,
+    plans: [],
+    baseUrl,
+    scopes: [],
+    flows: [],
+    planDetails: [],
+    hasOpenApi: true,
+  });
+  const apis: Record<string, ReturnType<typeof detail>> = {
+    orders: detail("orders", "https://api.example.com/orders"),
+    metadata: detail("metadata", "https://169.254.169.254"),
+  };
+  const doc = (baseUrl: string) => ({
+    openapi: "3.0.3",
+    info: { title: "Api", version: "1" },
+    servers: [{ url: baseUrl }],
+    paths: {
+      "/latest/meta-data": {
+        get: { operationId: "read", responses: { "200": { description: "ok" } } },
+      },
+    },
+  });
+  const portalApi = (_method: string, path: string): [number, unknown] => {
+    const [, name, rest] = /^\/apis\/([a-z]+)(\/openapi)?$/.exec(path) ?? [];
+    const api = name ? apis[name] : undefined;
+    if (api) return [200, rest ? doc(api.baseUrl) : api];
+    if (path.startsWith("/applications?") || path.startsWith("/subscriptions?")) return [200, emptyPage];
+    return [200, { ok: true }];
+  };
+
+  /** Posts the operation's try-it form of an Api as a logged-in visitor. */
+  async function tryIt(ui: Awaited<ReturnType<typeof offlinePortalUi>>, name: string) {
+    const session = sessionCookie(ui);
+    const page = await ui.app.inject({ method: "GET", url: `/apis/${name}`, headers: { cookie: session } });
+    const cookie = cookieHeader(page.headers["set-cookie"], session);
+    return ui.app.inject({
+      method: "POST",
+      url: `/apis/${name}/try`,
+      payload: `_csrf=${encodeURIComponent(csrfTokenOf(page.body))}&operation=read`,
+      headers: { "content-type": "application/x-www-form-urlencoded", cookie },
+    });
+  }
+
+  it("security #6: sends nothing to a host an Api's route names, only to the portal's gateway", async () => {
+    const ui = await offlinePortalUi(portalApi);
+    const orders = await tryIt(ui, "orders");
+    const metadata = await tryIt(ui, "metadata");
+    await ui.stop();
+    expect(orders.statusCode).toBe(200);
+    expect(metadata.statusCode).toBe(200);
+    const sent = ui.calls.map((c) => new URL(c.url).host);
+    expect(sent).not.toContain("169.254.169.254");
+    expect(ui.calls.map((c) => c.url)).toContain("https://api.example.com/orders/latest/meta-data");
+    expect(metadata.body).toContain("routed by host name");
+  });
+
+  it("security #6: lets the docs page of a host-routed Api connect only to the portal's gateway", async () => {
+    const ui = await offlinePortalUi(portalApi);
+    const res = await ui.app.inject({ method: "GET", url: "/apis/metadata/docs" });
+    await ui.stop();
+    expect(res.statusCode).toBe(200);
+    const csp = String(res.headers["content-security-policy"]);
+    expect(csp).toContain("connect-src 'self' https://api.example.com;");
+    expect(csp).not.toContain("169.254.169.254");
   });
 });

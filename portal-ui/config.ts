@@ -7,6 +7,7 @@ import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Static, Type } from "typebox";
+import { clientAddressKey } from "../component/client-address.ts";
 import { ConfigError, checkConfig, PORTAL_FIELDS, readConfigFile } from "../component/config-file.ts";
 
 const ContentPageSchema = Type.Object({
@@ -43,6 +44,11 @@ export interface PortalUiSecrets {
   cookieKeys: string[];
   /** The portal UI's client secret at the auth server. */
   clientSecret: string;
+  /**
+   * Signs the browser addresses the UI forwards to the portal API (component/client-address.ts); without it
+   * none are forwarded and the portal API counts every browser under the UI's address.
+   */
+  clientAddressKey?: string;
 }
 
 /** Checks a parsed config.json; throws ConfigError listing every problem. */
@@ -90,7 +96,11 @@ export function parsePortalUiSecrets(files: { cookieKeys: string; sessionKey: st
       "session/session-key is missing or too short; let the operator regenerate the <portal>-session Secret.",
     );
   }
-  return { cookieKeys: cookieKeys as string[], clientSecret: derivedClientSecret(sessionKey) };
+  return {
+    cookieKeys: cookieKeys as string[],
+    clientSecret: derivedClientSecret(sessionKey),
+    clientAddressKey: clientAddressKey(sessionKey),
+  };
 }
 
 /** Reads `<dir>/session/cookie-keys` and `<dir>/session/session-key` (WICKED_SECRETS_DIR). */

@@ -27,7 +27,7 @@ import { applicationRoutes } from "./routes/applications.ts";
 import { assetRoutes } from "./routes/assets.ts";
 import { catalogRoutes } from "./routes/catalog.ts";
 import { cspDirectives } from "./security.ts";
-import { COOKIES, clearSession } from "./session.ts";
+import { COOKIES, CookieSealer, clearSession } from "./session.ts";
 import {
   type HealthTarget,
   isLoggedOutProblem,
@@ -54,7 +54,10 @@ export interface PortalUiDeps {
   health?: HealthTarget[];
   /** "Now" in seconds since the epoch. */
   now?: () => number;
-  /** Whether (or how many hops of) X-Forwarded-* to trust; default 1 (one ingress). */
+  /**
+   * Whether (or how many hops of) X-Forwarded-* to trust; default 1 (one ingress). The client address it
+   * yields is also the one the account pages forward to the portal API for its per-address limits.
+   */
   trustProxy?: boolean | number;
 }
 
@@ -98,6 +101,7 @@ export async function createPortalUi(deps: PortalUiDeps): Promise<PortalUi> {
     crossOriginEmbedderPolicy: false,
   });
   await app.register(cookie, { secret: deps.secrets.cookieKeys, hook: "onRequest" });
+  app.decorate("cookieSealer", new CookieSealer(deps.secrets.cookieKeys));
   await app.register(formbody);
   await app.register(csrf, {
     cookieKey: COOKIES.csrf,
@@ -112,7 +116,7 @@ export async function createPortalUi(deps: PortalUiDeps): Promise<PortalUi> {
   const assetVersion = assetRoutes(app, config, new URL("./assets/", import.meta.url));
   const ui: UiContext = {
     config,
-    api: new PortalApiClient(apiUrl, fetchImpl),
+    api: new PortalApiClient(apiUrl, fetchImpl, undefined, deps.secrets.clientAddressKey),
     oidc,
     flags: { secure },
     assetVersion,
@@ -227,6 +231,7 @@ export async function runPortalUiFromEnv(
     secrets,
     logger,
     ...(env.WICKED_PORTAL_API_URL ? { portalApiUrl: env.WICKED_PORTAL_API_URL } : {}),
+    trustProxy: env.WICKED_TRUSTED_PROXIES === undefined ? 1 : Number(env.WICKED_TRUSTED_PROXIES),
   });
   const port = Number(env.PORT ?? 3000);
   const url = await ui.app.listen({ port, host: env.HOST ?? "0.0.0.0" });

@@ -1,8 +1,8 @@
 /**
  * The portal UI as an OpenID Connect client of the portal's auth server (openid-client): the authorization
- * code flow with PKCE, state and nonce, token refresh, and RP-initiated logout. The auth server's metadata is
- * discovered on first use (so the UI starts, and serves its public pages, while the auth server is still
- * starting) and kept; a failed discovery is retried on the next login.
+ * code flow with PKCE, state and nonce, token refresh, refresh token revocation (RFC 7009) and RP-initiated
+ * logout. The auth server's metadata is discovered on first use (so the UI starts, and serves its public
+ * pages, while the auth server is still starting) and kept; a failed discovery is retried on the next login.
  */
 import * as client from "openid-client";
 
@@ -47,6 +47,11 @@ export interface OidcClient {
   finish(callbackUrl: URL, checks: { state: string; nonce: string; verifier: string }): Promise<TokenSet>;
   /** A new access token for a refresh token. */
   refresh(refreshToken: string): Promise<TokenSet>;
+  /**
+   * Revokes a refresh token at the auth server (RFC 7009), which revokes its grant with every token of it;
+   * throws LoginError when the auth server cannot be reached or refuses.
+   */
+  revoke(refreshToken: string): Promise<void>;
   /** Where to send the browser to log out at the auth server too; undefined when it offers no logout. */
   logoutUrl(): Promise<URL | undefined>;
 }
@@ -156,6 +161,16 @@ export function openidClient(opts: OidcClientOptions): OidcClient {
         return tokenSet(await client.refreshTokenGrant(config, refreshToken, { resource: opts.resource }));
       } catch (err) {
         throw new LoginError("Your session has ended; log in again.", { cause: err });
+      }
+    },
+    async revoke(refreshToken) {
+      const config = await configuration();
+      try {
+        await client.tokenRevocation(config, refreshToken, { token_type_hint: "refresh_token" });
+      } catch (err) {
+        throw new LoginError(`The refresh token could not be revoked (${(err as Error).message}).`, {
+          cause: err,
+        });
       }
     },
     async logoutUrl() {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { toHtmlString } from "./html.ts";
 import { markdownSummary, renderMarkdown } from "./markdown.ts";
-import { decodeEntities, sanitizeHtml } from "./sanitize.ts";
+import { sanitizeHtml } from "./sanitize.ts";
 
 describe("sanitizeHtml", () => {
   it("drops script, style and iframe elements with their content", () => {
@@ -74,8 +74,16 @@ describe("sanitizeHtml", () => {
     ).toBe('<input type="checkbox" checked disabled>');
   });
 
-  it("decodes numeric and markup entities", () => {
-    expect(decodeEntities("&#106;&#x61;&lt;&amp;&copy;")).toBe("ja<&&copy;");
+  it("security #11: parses like a browser through sanitize-html, not a hand-written tokenizer", () => {
+    // The old tokenizer looked tags up on a plain object: "constructor" passed the allow-list or threw.
+    expect(sanitizeHtml('<constructor title="x">a</constructor><constructor>b</constructor>')).toBe("ab");
+    // Containers dropped with their content stay dropped when nested.
+    expect(sanitizeHtml('<svg><svg></svg><a href="https://x.example">in svg</a></svg>after')).toBe("after");
+    // Every named character reference is decoded before the scheme check.
+    expect(sanitizeHtml('<a href="javascript&colon;alert(1)">x</a>')).toBe("<a>x</a>");
+    expect(toHtmlString(renderMarkdown('Hi <constructor onclick="x">there</constructor>'))).toBe(
+      "<p>Hi there</p>\n",
+    );
   });
 });
 

@@ -1,11 +1,21 @@
 /**
- * The browser's state, kept in signed cookies (no server-side store, so any replica serves any request):
+ * The browser's state, kept in encrypted cookies (no server-side store, so any replica serves any request):
  * the session (the user and their tokens), the login in flight (PKCE verifier, state, nonce) and the flash
- * message shown once after a redirect. Signed with the portal's cookie keys (first signs, all verify), httpOnly,
- * SameSite=Lax, Secure when the portal is served over https. Names are prefixed so they never collide with
- * the auth server's cookies on the same host.
+ * message shown once after a redirect. Sealed with AES-256-GCM under keys derived from the portal's cookie
+ * keys (first seals, all open, so a rotation keeps sessions), so whoever gets hold of a cookie reads neither
+ * the tokens nor the user, and a changed or undecryptable cookie counts as absent. httpOnly, SameSite=Lax,
+ * Secure when the portal is served over https. Names are prefixed so they never collide with the auth
+ * server's cookies on the same host.
  */
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
+
+declare module "fastify" {
+  interface FastifyInstance {
+    /** Seals and opens the portal UI's cookies (portal-ui/session.ts); decorated by createPortalUi. */
+    cookieSealer: CookieSealer;
+  }
+}
 
 /** Cookie names. */
 export const COOKIES = {
@@ -56,8 +66,80 @@ export interface CookieFlags {
 /** The session's lifetime in the browser (the auth server's session is 12 h). */
 const SESSION_MAX_AGE_S = 12 * 60 * 60;
 
-function encode(value: unknown): string {
-  return Buffer.from(JSON.stringify(value), "utf8").toString("base64url");
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const HKDF_INFO = "wicked/portal-ui/cookie-encryption/aes-256-gcm";
+
+/**
+ * Encrypts and authenticates cookie values (AES-256-GCM, a random 96-bit IV per cookie) under keys derived
+ * with HKDF-SHA256 from the portal's cookie keys: the first key seals, every key opens. The cookie's name is
+ * authenticated with the value (a value cannot be moved to another cookie), and the value carries its expiry
+ * (a copied cookie stops working when the browser's would have). A value is base64url(IV ‖ ciphertext ‖ tag).
+ */
+export class CookieSealer {
+  private readonly sealKey: Buffer;
+  private readonly keys: Buffer[];
+
+  constructor(
+    cookieKeys: readonly string[],
+    /** "Now" in milliseconds since the epoch. */
+    private readonly now: () => number = Date.now,
+  ) {
+    const [sealKey, ...older] = cookieKeys.map((key) =>
+      Buffer.from(hkdfSync("sha256", key, "", HKDF_INFO, 32)),
+    );
+    if (!sealKey) throw new Error("The portal UI needs at least one cookie key.");
+    this.sealKey = sealKey;
+    this.keys = [sealKey, ...older];
+  }
+
+  /** The sealed value of cookie `name`, valid for `maxAgeS` seconds. */
+  seal(name: string, value: unknown, maxAgeS: number): string {
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv("aes-256-gcm", this.sealKey, iv, { authTagLength: TAG_BYTES });
+    cipher.setAAD(Buffer.from(name, "utf8"));
+    const plaintext = JSON.stringify({ exp: this.now() + maxAgeS * 1000, value });
+    const ciphertext = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
+    return Buffer.concat([iv, ciphertext, cipher.getAuthTag()]).toString("base64url");
+  }
+
+  /** The value of cookie `name`; undefined when it was not sealed by one of the keys, was changed, or expired. */
+  open(name: string, sealed: string): unknown {
+    const bytes = Buffer.from(sealed, "base64url");
+    if (bytes.length <= IV_BYTES + TAG_BYTES) return undefined;
+    const iv = bytes.subarray(0, IV_BYTES);
+    const ciphertext = bytes.subarray(IV_BYTES, bytes.length - TAG_BYTES);
+    const tag = bytes.subarray(bytes.length - TAG_BYTES);
+    for (const key of this.keys) {
+      let plaintext: string;
+      try {
+        const decipher = createDecipheriv("aes-256-gcm", key, iv, { authTagLength: TAG_BYTES });
+        decipher.setAAD(Buffer.from(name, "utf8"));
+        decipher.setAuthTag(tag);
+        plaintext = Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString("utf8");
+      } catch {
+        continue;
+      }
+      const envelope = parseJson(plaintext);
+      if (!isObject(envelope) || typeof envelope.exp !== "number" || envelope.exp <= this.now()) {
+        return undefined;
+      }
+      return envelope.value;
+    }
+    return undefined;
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function encode(reply: FastifyReply, name: string, value: unknown, maxAgeS: number): string {
+  return reply.server.cookieSealer.seal(name, value, maxAgeS);
 }
 
 function decode<T>(
@@ -67,14 +149,8 @@ function decode<T>(
 ): T | undefined {
   const cookie = request.cookies[name];
   if (!cookie) return undefined;
-  const unsigned = request.unsignCookie(cookie);
-  if (!unsigned.valid || unsigned.value === null) return undefined;
-  try {
-    const value: unknown = JSON.parse(Buffer.from(unsigned.value, "base64url").toString("utf8"));
-    return check(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
+  const value = request.server.cookieSealer.open(name, cookie);
+  return check(value) ? value : undefined;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -116,7 +192,7 @@ function isFlash(value: unknown): value is Flash {
 }
 
 function options(flags: CookieFlags, maxAge: number) {
-  return { path: "/", httpOnly: true, sameSite: "lax" as const, secure: flags.secure, signed: true, maxAge };
+  return { path: "/", httpOnly: true, sameSite: "lax" as const, secure: flags.secure, maxAge };
 }
 
 /** The session of a request, if it carries a valid one. */
@@ -126,7 +202,11 @@ export function readSession(request: FastifyRequest): Session | undefined {
 
 /** Stores the session. */
 export function writeSession(reply: FastifyReply, flags: CookieFlags, session: Session): void {
-  reply.setCookie(COOKIES.session, encode(session), options(flags, SESSION_MAX_AGE_S));
+  reply.setCookie(
+    COOKIES.session,
+    encode(reply, COOKIES.session, session, SESSION_MAX_AGE_S),
+    options(flags, SESSION_MAX_AGE_S),
+  );
 }
 
 /** Ends the session in this browser. */
@@ -141,7 +221,7 @@ export function readLoginState(request: FastifyRequest): LoginState | undefined 
 
 /** Remembers the login in flight for ten minutes. */
 export function writeLoginState(reply: FastifyReply, flags: CookieFlags, state: LoginState): void {
-  reply.setCookie(COOKIES.login, encode(state), options(flags, 600));
+  reply.setCookie(COOKIES.login, encode(reply, COOKIES.login, state, 600), options(flags, 600));
 }
 
 /** Forgets the login in flight. */
@@ -156,7 +236,7 @@ export function readFlash(request: FastifyRequest): Flash | undefined {
 
 /** Sets a message for the next page. */
 export function writeFlash(reply: FastifyReply, flags: CookieFlags, flash: Flash): void {
-  reply.setCookie(COOKIES.flash, encode(flash), options(flags, 120));
+  reply.setCookie(COOKIES.flash, encode(reply, COOKIES.flash, flash, 120), options(flags, 120));
 }
 
 /** Clears the flash message once shown. */

@@ -41,6 +41,7 @@ export const fakeOidc: OidcClient = {
   async refresh() {
     throw new Error("not used in unit tests");
   },
+  async revoke() {},
   async logoutUrl() {
     return undefined;
   },
@@ -53,12 +54,15 @@ export type FakeApi = (
   body: unknown,
 ) => [number, unknown] | Promise<[number, unknown]>;
 
-/** The portal UI over a fake portal API; `calls` lists what it asked. */
+/** The portal UI over a fake portal API; `calls` lists what it asked. `options` replace the OIDC client or the cookie keys. */
 export async function offlinePortalUi(
   api: FakeApi = () => [404, { title: "Not found", status: 404, detail: "No such thing." }],
   config = testUiConfig(),
-): Promise<PortalUi & { calls: Array<{ method: string; path: string; body: unknown; auth?: string }> }> {
-  const calls: Array<{ method: string; path: string; body: unknown; auth?: string }> = [];
+  options: { oidc?: OidcClient; cookieKeys?: string[] } = {},
+): Promise<
+  PortalUi & { calls: Array<{ method: string; url: string; path: string; body: unknown; auth?: string }> }
+> {
+  const calls: Array<{ method: string; url: string; path: string; body: unknown; auth?: string }> = [];
   const fakeFetch: typeof fetch = async (input, init) => {
     const request = new Request(input, init);
     const text = await request.text();
@@ -66,7 +70,7 @@ export async function offlinePortalUi(
     const url = new URL(request.url);
     const path = `${url.pathname.replace(/^\/api/, "")}${url.search}`;
     const auth = request.headers.get("authorization");
-    calls.push({ method: request.method, path, body, ...(auth ? { auth } : {}) });
+    calls.push({ method: request.method, url: request.url, path, body, ...(auth ? { auth } : {}) });
     const [status, json] = await api(request.method, path, body);
     return new Response(status === 204 ? null : JSON.stringify(json), {
       status,
@@ -75,9 +79,12 @@ export async function offlinePortalUi(
   };
   const ui = await createPortalUi({
     config,
-    secrets: { cookieKeys: ["a-cookie-key-for-unit-tests-0123456789"], clientSecret: "secret" },
+    secrets: {
+      cookieKeys: options.cookieKeys ?? ["a-cookie-key-for-unit-tests-0123456789"],
+      clientSecret: "secret",
+    },
     logger: pino({ level: "silent" }),
-    oidc: fakeOidc,
+    oidc: options.oidc ?? fakeOidc,
     fetch: fakeFetch,
     health: [],
   });

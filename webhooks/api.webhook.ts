@@ -14,16 +14,17 @@ export interface ApiFacts {
   apis: Api[];
   plans: Plan[];
   portals: ApiPortal[];
+  /** The Api's Subscriptions. */
   subscriptions: Subscription[];
 }
 
 /** Reads the facts the rules need. */
-export async function apiFacts(view: NamespaceView): Promise<ApiFacts> {
+export async function apiFacts(view: NamespaceView, api: Api): Promise<ApiFacts> {
   const [apis, plans, portals, subscriptions] = await Promise.all([
     view.apis(),
     view.plans(),
-    view.portals(),
-    view.subscriptions(),
+    view.cachedPortals(),
+    view.subscriptionsTo(api.metadata.name ?? ""),
   ]);
   return { apis, plans, portals, subscriptions };
 }

@@ -6,10 +6,10 @@
 import { createHash, X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { KubeConfig } from "@kubernetes/client-node";
 import pino, { type Logger } from "pino";
-import { KubeClient, RestMapper } from "../operator/runtime/client.ts";
-import { RestClient } from "../operator/runtime/rest.ts";
+import { KubeClient, RestMapper } from "../controller-runtime/client.ts";
+import { loadClusterAccess } from "../controller-runtime/kubeconfig.ts";
+import { RestClient } from "../controller-runtime/rest.ts";
 import { createWebhookServer } from "./server.ts";
 
 /** Settings of the webhook process; every one has an environment variable. */
@@ -83,10 +83,7 @@ function reportExpiry(log: Logger, cert: Buffer): void {
 /** Starts the webhook server from a configuration. */
 export async function startWebhooks(config: WebhooksConfig, logger?: Logger): Promise<RunningWebhooks> {
   const log = logger ?? pino({ level: config.logLevel });
-  const kubeConfig = new KubeConfig();
-  if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
-  else kubeConfig.loadFromCluster();
-  const rest = new RestClient(kubeConfig);
+  const rest = new RestClient(loadClusterAccess(config.kubeconfig));
   const client = new KubeClient(rest, new RestMapper(rest));
   let certificate = await readCertificate(config.certDir);
   reportExpiry(log, certificate.cert);

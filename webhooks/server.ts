@@ -88,11 +88,11 @@ const HANDLERS: Record<string, Handler> = {
   },
   [WEBHOOK_PATHS.defaultSubscription]: async (req) => ({
     verdict: { denials: [], warnings: [] },
-    patch: defaultSubscription(typed<Subscription>(req.object, "Subscription")),
+    patch: defaultSubscription(req.operation, typed<Subscription>(req.object, "Subscription")),
   }),
   [WEBHOOK_PATHS.validateApi]: async (req, view) => {
     const api = typed<Api>(req.object, "Api");
-    return { verdict: validateApi(req.operation, api, old(req.oldObject), await apiFacts(view)) };
+    return { verdict: validateApi(req.operation, api, old(req.oldObject), await apiFacts(view, api)) };
   },
   [WEBHOOK_PATHS.validatePlan]: async (req, view) => {
     const plan = typed<Plan>(req.object, "Plan");

@@ -156,9 +156,65 @@ describe("validateSubscription on UPDATE", () => {
   });
 });
 
+describe("security #3: a bring-your-own credentials Secret must be granted to the Subscription", () => {
+  const byo = (secret: string, old?: Subscription) => ({
+    ...(old ?? sub),
+    spec: { ...(old ?? sub).spec, credentials: { secretRef: { name: secret } } },
+  });
+  const generated = {
+    name: "victim-orders-credentials",
+    labels: { "wicked.dev/subscription": "victim-orders" },
+    ownerReferences: [
+      {
+        apiVersion: "wicked.dev/v1alpha1",
+        kind: "Subscription",
+        name: "victim-orders",
+        uid: "u",
+        controller: true,
+      },
+    ],
+  };
+
+  it("refuses another subscription's generated Secret on CREATE and when an UPDATE switches to it", () => {
+    const verdict = create(byo(generated.name), facts({ credentialsSecret: generated }));
+    expect(verdict.denials).toEqual([
+      "Secret victim-orders-credentials belongs to Subscription victim-orders, and a Subscription may use only a Secret granted to it",
+    ]);
+    const switched = validateSubscription(
+      "UPDATE",
+      byo(generated.name),
+      sub,
+      facts({ credentialsSecret: generated }),
+      NOW,
+    );
+    expect(switched.denials).toHaveLength(1);
+  });
+
+  it("refuses a Secret granted to another Subscription by its label", () => {
+    const other = { name: "shared", labels: { "wicked.dev/subscription": "someone-else" } };
+    expect(create(byo("shared"), facts({ credentialsSecret: other })).denials).toEqual([
+      "Secret shared is granted to Subscription someone-else (label wicked.dev/subscription), not to app-orders; give this Subscription a Secret of its own",
+    ]);
+  });
+
+  it("admits a Secret not granted or not created yet with a warning naming the label to set", () => {
+    const unlabelled = create(byo("mine"), facts({ credentialsSecret: { name: "mine" } }));
+    expect(unlabelled.denials).toEqual([]);
+    expect(unlabelled.warnings.join()).toContain("label the Secret wicked.dev/subscription=app-orders");
+    const missing = create(byo("mine"), facts());
+    expect(missing.denials).toEqual([]);
+    expect(missing.warnings.join()).toContain("with the label wicked.dev/subscription=app-orders");
+  });
+
+  it("admits a Secret granted to it without a word", () => {
+    const granted = { name: "mine", labels: { "wicked.dev/subscription": "app-orders" } };
+    expect(create(byo("mine"), facts({ credentialsSecret: granted }))).toEqual({ denials: [], warnings: [] });
+  });
+});
+
 describe("defaultSubscription", () => {
   it("adds the reference labels to a subscription without labels", () => {
-    expect(defaultSubscription(sub)).toEqual([
+    expect(defaultSubscription("UPDATE", sub)).toEqual([
       {
         op: "add",
         path: "/metadata/labels",
@@ -178,7 +234,7 @@ describe("defaultSubscription", () => {
         labels: { team: "shop", "wicked.dev/plan": "basic", "wicked.dev/client": "app" },
       },
     );
-    expect(defaultSubscription(labelled)).toEqual([
+    expect(defaultSubscription("UPDATE", labelled)).toEqual([
       { op: "add", path: "/metadata/labels/wicked.dev~1api", value: "orders" },
       { op: "replace", path: "/metadata/labels/wicked.dev~1plan", value: "gold" },
     ]);
@@ -186,7 +242,30 @@ describe("defaultSubscription", () => {
 
   it("returns no patch when the labels are right", () => {
     const labelled = subscription("s", "app", "orders", "basic", {}, { labels: subscriptionLabels(sub) });
-    expect(defaultSubscription(labelled)).toEqual([]);
+    expect(defaultSubscription("UPDATE", labelled)).toEqual([]);
+  });
+
+  it("adds the read-model finalizer on CREATE only, beside any other finalizer", () => {
+    const labels = subscriptionLabels(sub);
+    const bare = subscription("s", "app", "orders", "basic", {}, { labels });
+    expect(defaultSubscription("CREATE", bare)).toEqual([
+      { op: "add", path: "/metadata/finalizers", value: ["wicked.dev/read-model"] },
+    ]);
+    const other = subscription("s", "app", "orders", "basic", {}, { labels, finalizers: ["example.com/x"] });
+    expect(defaultSubscription("CREATE", other)).toEqual([
+      { op: "add", path: "/metadata/finalizers/-", value: "wicked.dev/read-model" },
+    ]);
+    const finalized = subscription(
+      "s",
+      "app",
+      "orders",
+      "basic",
+      {},
+      { labels, finalizers: ["wicked.dev/read-model"] },
+    );
+    expect(defaultSubscription("CREATE", finalized)).toEqual([]);
+    // Removed on purpose (to let a stuck Subscription go): an update does not put it back.
+    expect(defaultSubscription("UPDATE", bare)).toEqual([]);
   });
 
   it("leaves out names too long for a label value", () => {

@@ -5,7 +5,10 @@
  * yet or being deleted, a plan the Api does not offer yet, an open Api — are admitted with a warning, as
  * GitOps tools apply in their own order: the Subscription reports ResolvedRefs=False until they resolve.
  */
+import type { V1ObjectMeta } from "@kubernetes/client-node";
 import type { Api, ApiClient, ApiPortal, Plan, Subscription } from "../api/v1alpha1/index.ts";
+import { READ_MODEL_FINALIZER } from "../operator/controllers/resources.ts";
+import { SUBSCRIPTION_LABEL, secretGrantProblem } from "../operator/subscription/credentials.ts";
 import {
   type JsonPatchOperation,
   type Operation,
@@ -28,20 +31,24 @@ export interface SubscriptionFacts {
   api?: Api;
   plan?: Plan;
   portals: ApiPortal[];
-  /** Every Subscription of the namespace (the one admitted may be among them on UPDATE). */
+  /** The Subscriptions of the same ApiClient to the same Api (the one admitted is among them on UPDATE). */
   subscriptions: Subscription[];
+  /** The metadata of the bring-your-own credentials Secret, when spec.credentials.secretRef names one that exists. */
+  credentialsSecret?: V1ObjectMeta;
 }
 
 /** Reads the facts the rules need. */
 export async function subscriptionFacts(view: NamespaceView, sub: Subscription): Promise<SubscriptionFacts> {
-  const [client, api, plan, portals, subscriptions] = await Promise.all([
+  const secretRef = sub.spec.credentials?.secretRef;
+  const [client, api, plan, portals, subscriptions, credentialsSecret] = await Promise.all([
     view.client(sub.spec.clientRef.name),
     view.api(sub.spec.apiRef.name),
     view.plan(sub.spec.planRef.name),
-    view.portals(),
-    view.subscriptions(),
+    view.cachedPortals(),
+    view.subscriptionsTo(sub.spec.apiRef.name, sub.spec.clientRef.name),
+    secretRef ? view.secretMetadata(secretRef.name) : undefined,
   ]);
-  return { client, api, plan, portals, subscriptions };
+  return { client, api, plan, portals, subscriptions, credentialsSecret };
 }
 
 const missing = (kind: string, name: string, namespace: string, field: string, obj?: { metadata: object }) =>
@@ -73,9 +80,36 @@ function deprecation(api: Api, now: Date): { denial?: string; warning?: string }
 }
 
 /**
+ * The bring-your-own Secret's verdict: one granted to another Subscription or controlled by another object
+ * (another subscription's generated credentials) is refused; one not granted yet, or not created yet, is
+ * admitted with a warning, as whoever may write Secrets can still create or label it.
+ */
+function credentialsSecretVerdict(
+  sub: Subscription,
+  secret: V1ObjectMeta | undefined,
+): { denial?: string; warning?: string } {
+  const ref = sub.spec.credentials?.secretRef;
+  if (!ref) return {};
+  const ns = sub.metadata.namespace ?? "";
+  const waits = "the Subscription gets no credentials (CredentialsReady=False) until then";
+  if (!secret)
+    return {
+      warning: `Secret ${ref.name} does not exist in namespace ${ns} yet; create it with the label ${SUBSCRIPTION_LABEL}=${sub.metadata.name}: ${waits}`,
+    };
+  const problem = secretGrantProblem(sub, { metadata: secret });
+  if (!problem) return {};
+  const claimed =
+    secret.labels?.[SUBSCRIPTION_LABEL] !== undefined || secret.ownerReferences?.some((o) => o.controller);
+  return claimed
+    ? { denial: `Secret ${ref.name} ${problem}` }
+    : { warning: `Secret ${ref.name} ${problem}; ${waits}` };
+}
+
+/**
  * The cross-object rules of a Subscription. CREATE checks every reference; UPDATE checks only a changed
- * planRef (clientRef and apiRef are immutable by the CRD), so an update that does not touch the spec — the
- * operator's finalizer, a label — is never refused because something else changed meanwhile. Pure.
+ * planRef or credentials Secret (clientRef and apiRef are immutable by the CRD), so an update that does not
+ * touch the spec — the operator's finalizer, a label — is never refused because something else changed
+ * meanwhile. Pure.
  */
 export function validateSubscription(
   operation: Operation,
@@ -90,6 +124,15 @@ export function validateSubscription(
   if (sub.metadata.deletionTimestamp || specUnchanged(operation, sub, old)) return { denials, warnings };
   const { client, api, plan } = facts;
   const planName = sub.spec.planRef.name;
+
+  const secretRefChanged =
+    operation === "CREATE" ||
+    old?.spec.credentials?.secretRef?.name !== sub.spec.credentials?.secretRef?.name;
+  if (secretRefChanged) {
+    const { denial, warning } = credentialsSecretVerdict(sub, facts.credentialsSecret);
+    if (denial) denials.push(denial);
+    if (warning) warnings.push(warning);
+  }
 
   if (operation === "UPDATE") {
     if (old && old.spec.planRef.name !== planName) {
@@ -159,8 +202,16 @@ export function subscriptionLabels(sub: Subscription): Record<string, string> {
   );
 }
 
-/** The JSON patch that sets the reference labels; empty when they are already right. Pure. */
-export function defaultSubscription(sub: Subscription): JsonPatchOperation[] {
+/**
+ * The JSON patch that sets the reference labels and, on CREATE, the operator's read-model finalizer (which
+ * the operator would otherwise add with a write of its own to every new Subscription; a finalizer removed on
+ * purpose later is not put back). Empty when nothing is missing. Pure.
+ */
+export function defaultSubscription(operation: Operation, sub: Subscription): JsonPatchOperation[] {
+  return [...labelPatch(sub), ...(operation === "CREATE" ? finalizerPatch(sub) : [])];
+}
+
+function labelPatch(sub: Subscription): JsonPatchOperation[] {
   const labels = sub.metadata.labels;
   const wanted = subscriptionLabels(sub);
   if (!labels)
@@ -172,4 +223,12 @@ export function defaultSubscription(sub: Subscription): JsonPatchOperation[] {
       path: `/metadata/labels/${pointerSegment(key)}`,
       value,
     }));
+}
+
+function finalizerPatch(sub: Subscription): JsonPatchOperation[] {
+  const finalizers = sub.metadata.finalizers;
+  if (!finalizers) return [{ op: "add", path: "/metadata/finalizers", value: [READ_MODEL_FINALIZER] }];
+  return finalizers.includes(READ_MODEL_FINALIZER)
+    ? []
+    : [{ op: "add", path: "/metadata/finalizers/-", value: READ_MODEL_FINALIZER }];
 }

@@ -7,7 +7,6 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "node:tls";
-import { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
   CHART,
@@ -19,11 +18,12 @@ import {
   type WebhookProcess,
   writeWebhookCertificate,
 } from "../charts/wicked/testing.ts";
+import { KubeClient, RestMapper } from "../controller-runtime/client.ts";
+import { kubeconfigAccess } from "../controller-runtime/kubeconfig.ts";
+import { RestClient } from "../controller-runtime/rest.ts";
+import type { KubeObject } from "../controller-runtime/types.ts";
 import { freePort } from "../hack/controlplane/controlplane.ts";
 import { SUBSCRIPTION } from "../operator/gvks.ts";
-import { KubeClient, RestMapper } from "../operator/runtime/client.ts";
-import { RestClient } from "../operator/runtime/rest.ts";
-import type { KubeObject } from "../operator/runtime/types.ts";
 import { eventually, getObject, type Json } from "../test/support/cluster.ts";
 import {
   createNamespace,
@@ -81,6 +81,14 @@ const create = (manifest: Json, namespace = ns): KubectlResult =>
 const patch = (kind: string, name: string, body: Json, as = kubeconfig): KubectlResult =>
   kubectl(as, ["patch", kind, name, "-n", ns, "--type=merge", "-p", JSON.stringify(body)]);
 const get = (kind: string, name: string) => getObject(kubeconfig, kind, name, ns);
+/**
+ * Deletes a Subscription and releases it as the operator would (no operator runs in this suite): the
+ * defaulting webhook gave it the operator's finalizer at creation.
+ */
+function deleteSubscription(name: string): void {
+  ok(kubectl(kubeconfig, ["delete", "subscription", name, "-n", ns, "--wait=false"]));
+  ok(patch("subscription", name, { metadata: { finalizers: null } }));
+}
 
 function ok(r: KubectlResult): KubectlResult {
   expect(r.code, `${r.stderr}\n${logs()}`).toBe(0);
@@ -118,9 +126,7 @@ function install(action: "install" | "upgrade", extra: string[] = []): void {
 
 /** The operator runtime's client, authenticated by `file`. */
 function clientOf(file: string): KubeClient {
-  const config = new KubeConfig();
-  config.loadFromFile(file);
-  const rest = new RestClient(config);
+  const rest = new RestClient(kubeconfigAccess(file));
   return new KubeClient(rest, new RestMapper(rest));
 }
 
@@ -204,6 +210,28 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
+  // No operator runs here to release the Subscriptions' finalizers: release them, so the namespaces can go.
+  for (const n of namespaces) {
+    const names = kubectl(kubeconfig, [
+      "get",
+      "subscriptions",
+      "-n",
+      n,
+      "-o",
+      "jsonpath={.items[*].metadata.name}",
+    ]);
+    for (const name of names.stdout.split(" ").filter(Boolean))
+      kubectl(kubeconfig, [
+        "patch",
+        "subscription",
+        name,
+        "-n",
+        n,
+        "--type=merge",
+        "-p",
+        '{"metadata":{"finalizers":null}}',
+      ]);
+  }
   await server?.stop();
   helm(["uninstall", release, "--namespace", releaseNamespace, "--ignore-not-found"], kubeconfig);
   for (const n of [...namespaces, releaseNamespace])
@@ -219,7 +247,7 @@ describe("cross-object violations refused by the apiserver through the webhooks"
       `Plan platinum does not exist in namespace ${ns} yet; the Subscription waits (ResolvedRefs=False) until it is created, or correct spec.planRef.name`,
     ])
       expect(early.stderr).toContain(`Warning: ${warning}`);
-    ok(kubectl(kubeconfig, ["delete", "subscription", "s1", "-n", ns]));
+    deleteSubscription("s1");
   });
 
   it("admits a Subscription to a plan the Api does not offer yet, or to an open Api, with a warning", () => {
@@ -227,12 +255,12 @@ describe("cross-object violations refused by the apiserver through the webhooks"
     expect(unoffered.stderr).toContain(
       "Warning: Api billing does not offer plan partner (it offers basic); the Subscription waits (ResolvedRefs=False) until partner is in the Api's spec.plans",
     );
-    ok(kubectl(kubeconfig, ["delete", "subscription", "s4", "-n", ns]));
+    deleteSubscription("s4");
     const open = ok(create(subscription("s5", "app", "status-page", "basic")));
     expect(open.stderr).toContain(
       "Warning: Api status-page is open (auth type none): anyone may call it without a subscription",
     );
-    ok(kubectl(kubeconfig, ["delete", "subscription", "s5", "-n", ns]));
+    deleteSubscription("s5");
   });
 
   it("refuses a second Subscription of one ApiClient to the same Api", () => {
@@ -241,6 +269,41 @@ describe("cross-object violations refused by the apiserver through the webhooks"
       "validate.subscriptions",
       "ApiClient app already subscribes to Api orders with Subscription app-orders (plan basic); change that Subscription's planRef instead",
     );
+  });
+
+  it("security #3: refuses a Subscription naming another subscription's credentials Secret, and warns about one not granted yet", () => {
+    const secret = (name: string, labels: Record<string, string>) =>
+      ok(
+        create({
+          apiVersion: "v1",
+          kind: "Secret",
+          metadata: { name, labels },
+          stringData: { apiKey: "a-key-of-somebody-else-0123456789" },
+        }),
+      );
+    secret("app-orders-credentials", { "wicked.dev/subscription": "app-orders" });
+    secret("unlabelled-key", {});
+    const byo = (name: string, secretName: string) => {
+      const sub = subscription(name, "thief", "orders", "basic");
+      return { ...sub, spec: { ...sub.spec, credentials: { secretRef: { name: secretName } } } };
+    };
+    refused(
+      create(byo("thief-orders", "app-orders-credentials")),
+      "validate.subscriptions",
+      "Secret app-orders-credentials is granted to Subscription app-orders (label wicked.dev/subscription), not to thief-orders",
+    );
+    const waiting = ok(create(byo("thief-orders", "unlabelled-key")));
+    expect(waiting.stderr).toContain(
+      "Secret unlabelled-key is not granted to Subscription thief-orders: label the Secret wicked.dev/subscription=thief-orders to grant it",
+    );
+    refused(
+      patch("subscription", "thief-orders", {
+        spec: { credentials: { secretRef: { name: "app-orders-credentials" } } },
+      }),
+      "validate.subscriptions",
+      "Secret app-orders-credentials is granted to Subscription app-orders",
+    );
+    deleteSubscription("thief-orders");
   });
 
   it("refuses a Subscription to an Api past its sunset", () => {
@@ -302,12 +365,14 @@ describe("cross-object violations refused by the apiserver through the webhooks"
 });
 
 describe("what the webhooks allow", () => {
-  it("labels a Subscription with what it refers to, and follows a plan change", () => {
-    expect(get("subscription", "app-orders")?.metadata.labels).toMatchObject({
+  it("labels a Subscription with what it refers to and gives it the operator's finalizer, and follows a plan change", () => {
+    const created = get("subscription", "app-orders");
+    expect(created?.metadata.labels).toMatchObject({
       "wicked.dev/client": "app",
       "wicked.dev/api": "orders",
       "wicked.dev/plan": "basic",
     });
+    expect(created?.metadata.finalizers).toEqual(["wicked.dev/read-model"]);
     ok(create(subscription("app2-orders", "app2", "orders", "partner")));
     ok(patch("subscription", "app2-orders", { spec: { planRef: { name: "basic" } } }));
     expect(get("subscription", "app2-orders")?.metadata.labels?.["wicked.dev/plan"]).toBe("basic");

@@ -28,7 +28,10 @@ export interface ApiPortal {
   status?: ApiPortalStatus;
 }
 
-/** The desired state of a portal. */
+/**
+ * The desired state of a portal.
+ * @xValidation {"rule": "!has(self.exposure) || !has(self.gateway.mode) || self.gateway.mode != 'Managed' || url(self.urls.gateway).getEscapedPath() in ['', '/']", "message": "urls.gateway must have no path when the managed gateway is exposed: Kong matches the APIs' own route paths, so give the gateway a host of its own"}
+ */
 export interface ApiPortalSpec {
   /**
    * Name of the portal shown in page titles and mails.
@@ -72,6 +75,117 @@ export interface ApiPortalSpec {
   contentPages?: ContentPage[];
   /** The auth server's token signing keys. */
   signingKeys?: SigningKeysSpec;
+  /**
+   * How the portal's URLs reach its Services from outside the cluster: the operator renders an Ingress or
+   * Gateway API HTTPRoutes that route the portal UI, the portal API and the auth server under their URLs
+   * (and, with a managed gateway, the gateway URL to Kong's proxy). Without it the operator routes nothing
+   * and the platform team routes the URLs itself.
+   */
+  exposure?: ExposureSpec;
+}
+
+/**
+ * What routes the portal's URLs: an Ingress or Gateway API HTTPRoutes.
+ * @xValidation {"rule": "has(self.ingress) != has(self.httpRoute)", "message": "set exactly one of exposure.ingress and exposure.httpRoute"}
+ */
+export interface ExposureSpec {
+  /** An Ingress named after the portal, served by the ingress controller of its class. */
+  ingress?: IngressExposure;
+  /** One Gateway API HTTPRoute per host, attached to the Gateway listeners named here. */
+  httpRoute?: HttpRouteExposure;
+}
+
+/** The portal's Ingress. */
+export interface IngressExposure {
+  /**
+   * IngressClass of the controller that serves it; the cluster's default class when unset.
+   * @maxLength 253
+   * @pattern ^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$
+   */
+  className?: string;
+  /**
+   * Extra annotations for the ingress controller, for example nginx.ingress.kubernetes.io/proxy-body-size.
+   * @maxProperties 32
+   */
+  annotations?: Record<string, string>;
+  /**
+   * TLS at the ingress for the portal's https hosts. Without it the controller serves them with its default
+   * certificate, if it has one.
+   */
+  tls?: IngressTls;
+}
+
+/** The certificate of the portal's https hosts at the ingress. */
+export interface IngressTls {
+  /**
+   * Secret of type kubernetes.io/tls in the portal's namespace with a certificate for every https host of the
+   * portal's URLs. With issuerRef, cert-manager creates and renews it.
+   * @minLength 1
+   * @maxLength 253
+   * @pattern ^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$
+   */
+  secretName: string;
+  /**
+   * A cert-manager issuer: the Ingress gets the annotation cert-manager.io/issuer (or
+   * cert-manager.io/cluster-issuer), and cert-manager's ingress-shim issues the certificate into secretName.
+   */
+  issuerRef?: CertManagerIssuerReference;
+}
+
+/** A cert-manager Issuer or ClusterIssuer. */
+export interface CertManagerIssuerReference {
+  /**
+   * Name of the issuer.
+   * @minLength 1
+   * @maxLength 253
+   */
+  name: string;
+  /**
+   * Issuer (in the portal's namespace) or ClusterIssuer.
+   * @default "Issuer"
+   */
+  kind?: "Issuer" | "ClusterIssuer";
+}
+
+/** The portal's HTTPRoutes. TLS is terminated by the Gateway listener they attach to. */
+export interface HttpRouteExposure {
+  /**
+   * Gateways (and listeners, by sectionName) the routes attach to. The listener must accept routes from the
+   * portal's namespace and, for https URLs, terminate TLS with a certificate for their hosts.
+   * @minItems 1
+   * @maxItems 8
+   */
+  parentRefs: GatewayParentReference[];
+}
+
+/** A Gateway API Gateway, or one of its listeners. */
+export interface GatewayParentReference {
+  /**
+   * Name of the Gateway.
+   * @minLength 1
+   * @maxLength 253
+   */
+  name: string;
+  /**
+   * Namespace of the Gateway; the portal's namespace when unset.
+   * @minLength 1
+   * @maxLength 63
+   * @pattern ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$
+   */
+  namespace?: string;
+  /**
+   * Name of the listener, for example https; every listener that accepts the route when unset.
+   * @minLength 1
+   * @maxLength 253
+   * @pattern ^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$
+   */
+  sectionName?: string;
+  /**
+   * Port of the listeners to attach to.
+   * @minimum 1
+   * @maximum 65535
+   */
+  port?: Int32;
 }
 
 /**
@@ -128,6 +242,7 @@ export interface DatabaseSpec {
  * @xValidation {"rule": "self.mode != 'External' || has(self.adminUrl)", "message": "gateway.adminUrl is required when gateway.mode is External"}
  * @xValidation {"rule": "self.mode == 'External' || !has(self.adminUrl)", "message": "gateway.adminUrl is only used when gateway.mode is External"}
  * @xValidation {"rule": "self.mode == 'Managed' || !has(self.managed)", "message": "gateway.managed is only used when gateway.mode is Managed"}
+ * @xValidation {"rule": "self.mode != 'Managed' || has(self.managed)", "message": "gateway.managed (at least its databaseUrlSecretRef) is required when gateway.mode is Managed"}
  */
 export interface GatewaySpec {
   /**
@@ -149,10 +264,16 @@ export interface GatewaySpec {
   managed?: ManagedKongSpec;
 }
 
-/** A Kong run by wicked, in DB mode on the Postgres database named by databaseUrlSecretRef. */
+/**
+ * A Kong 3.x run by wicked in DB mode on the Postgres database named by databaseUrlSecretRef: a Deployment
+ * `<portal>-kong`, the Services `<portal>-kong-proxy` (port 80) and `<portal>-kong-admin` (port 8001, reachable
+ * only from the portal's and the operator's namespaces), and the migration Jobs `<portal>-kong-migrate`
+ * (bootstrap, then up, before each rollout) and `<portal>-kong-finish` (after it).
+ */
 export interface ManagedKongSpec {
   /**
-   * Kong image.
+   * Kong image (Kong 3.x, OSS or Enterprise in free mode). Changing it upgrades Kong: `kong migrations up`
+   * runs with the new image, then the Deployment rolls, then `kong migrations finish` runs.
    * @default "kong:3.9"
    * @maxLength 512
    */
@@ -164,8 +285,14 @@ export interface ManagedKongSpec {
    * @default 2
    */
   replicas?: Int32;
-  /** Secret key with the connection string of Kong's own database. */
+  /**
+   * Secret key with the connection string of Kong's own database, for example
+   * postgres://kong:password@db.example.com:5432/kong?sslmode=require. The operator derives Kong's KONG_PG_*
+   * settings from it into the Secret `<portal>-kong-database`.
+   */
   databaseUrlSecretRef: SecretKeyReference;
+  /** Compute resources of each Kong replica; defaults suit a small gateway. */
+  resources?: ResourceRequirements;
 }
 
 /** Settings of each component. */
@@ -470,6 +597,8 @@ export interface SigningKeysSpec {
 export interface ApiPortalStatus extends CommonStatus {
   /** URLs the portal is served under. */
   urls?: { portal?: string; api?: string; auth?: string; gateway?: string };
+  /** What the operator routes from outside the cluster, when spec.exposure asks for it. */
+  exposure?: ExposureStatus;
   /**
    * Readiness of each component.
    * @listType map
@@ -484,6 +613,36 @@ export interface ApiPortalStatus extends CommonStatus {
   schemaVersion?: string;
   /** How many resources of each kind belong to the portal. */
   counts?: { apis?: Int32; plans?: Int32; clients?: Int32; subscriptions?: Int32 };
+}
+
+/** The routing objects the operator applied and the URLs they route. */
+export interface ExposureStatus {
+  /** Kind of the routing objects: Ingress or HTTPRoute. */
+  kind: "Ingress" | "HTTPRoute";
+  /**
+   * The URLs the applied objects route, each to its Service.
+   * @listType map
+   * @listMapKey name
+   * @maxItems 4
+   */
+  routes?: ExposedRoute[];
+  /**
+   * Addresses the ingress controller published for the Ingress (its load balancer's IPs or host names).
+   * @maxItems 16
+   */
+  addresses?: string[];
+}
+
+/** One URL routed to one of the portal's Services. */
+export interface ExposedRoute {
+  /** Which of the portal's URLs: portal, api, auth or gateway. */
+  name: "portal" | "api" | "auth" | "gateway";
+  /** The URL. */
+  url: string;
+  /** The Service it reaches. */
+  service: string;
+  /** The Ingress or HTTPRoute that routes it. */
+  object: string;
 }
 
 /** Readiness of one component. */

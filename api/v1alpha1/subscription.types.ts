@@ -13,6 +13,8 @@ import type { CommonStatus, Int32, LocalObjectReference, ObjectMeta } from "./co
  * @printColumn {"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}
  * @printColumn {"name": "Secret", "type": "string", "priority": 1, "jsonPath": ".status.credentialsSecret"}
  * @printColumn {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
+ * @selectableField .spec.clientRef.name
+ * @selectableField .spec.apiRef.name
  */
 export interface Subscription {
   apiVersion: "wicked.dev/v1alpha1";
@@ -94,7 +96,8 @@ export function currentDecision(
 export interface CredentialsSpec {
   /**
    * Bring your own: a Secret in the namespace holding `apiKey` (key-auth) or `clientId` and `clientSecret`
-   * (oauth2). Without it the operator generates the credentials.
+   * (oauth2), granted to this Subscription by the label `wicked.dev/subscription: <its name>` (another
+   * subscription's Secret is refused). Without it the operator generates the credentials.
    */
   secretRef?: LocalObjectReference;
   /** Declarative rotation of generated credentials. */

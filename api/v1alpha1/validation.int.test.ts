@@ -150,6 +150,31 @@ describe("invalid manifests are refused with a message a user can act on", () =>
       ['spec.gateway.mode: Unsupported value: "Cloud"', '"External", "Managed", "None"'],
     ],
     [
+      "Managed gateway without its database",
+      () => set(set(portal(), "gateway.adminUrl", undefined), "gateway.mode", "Managed"),
+      ["gateway.managed (at least its databaseUrlSecretRef) is required when gateway.mode is Managed"],
+    ],
+    [
+      "exposure through both an Ingress and an HTTPRoute",
+      () => set(portal(), "exposure", { ingress: {}, httpRoute: { parentRefs: [{ name: "public" }] } }),
+      ["set exactly one of exposure.ingress and exposure.httpRoute"],
+    ],
+    [
+      "exposed managed gateway whose URL has a path",
+      () => {
+        const m = set(set(portal(), "gateway.adminUrl", undefined), "gateway.mode", "Managed");
+        set(m, "gateway.managed", { databaseUrlSecretRef: { name: "kong-database", key: "url" } });
+        set(m, "exposure", { ingress: {} });
+        return set(m, "urls.gateway", "https://shop.example.com/apis");
+      },
+      ["urls.gateway must have no path when the managed gateway is exposed"],
+    ],
+    [
+      "HTTPRoute exposure without a Gateway",
+      () => set(portal(), "exposure", { httpRoute: { parentRefs: [] } }),
+      ["spec.exposure.httpRoute.parentRefs", "should have at least 1 items"],
+    ],
+    [
       "no way to log in",
       () => set(set(portal(), "login.local.enabled", false), "login.oidc", undefined),
       ["enable local login or configure at least one OIDC provider"],

@@ -65,6 +65,8 @@ describe("helm lint and rendering", () => {
       WICKED_GATEWAY_RESYNC_SECONDS: "60",
       WICKED_METRICS_PORT: "8080",
       WICKED_HEALTH_PORT: "8081",
+      NODE_OPTIONS: "--enable-source-maps --max-old-space-size=160 --max-semi-space-size=2",
+      MALLOC_ARENA_MAX: "2",
     });
     expect(container.ports.map((p: Manifest) => p.containerPort)).toEqual([8080, 8081]);
     expect(container.livenessProbe.httpGet).toEqual({ path: "/healthz", port: "http-health" });

@@ -44,6 +44,12 @@ const serviceAccount = `${release}-wicked-operator`;
 /** Where the child suite's whole output goes. */
 const SUITE_LOG = join(tmpdir(), `wicked-rbac-suite-${id}.log`);
 
+/** The release's component ClusterRoles, which the operator binds per portal (and may bind only those). */
+const componentRoles = {
+  WICKED_PORTAL_API_CLUSTERROLE: `${release}-wicked-portal-api`,
+  WICKED_AUTH_SERVER_CLUSTERROLE: `${release}-wicked-auth-server`,
+};
+
 /** Rules the local control plane cannot make the operator use, and why. */
 const NOT_EXERCISABLE: Record<Permission, string> = {
   [permission("wicked.dev", "apiportals/finalizers", "update")]:
@@ -75,6 +81,7 @@ function runOperatorSuite(): Promise<{ code: number; output: string }> {
         USER_KUBECONFIG: inject("userKubeconfig"),
         DATABASE_URL: inject("databaseUrl"),
         WICKED_TEST_OPERATOR_KUBECONFIG: operatorKubeconfig,
+        ...componentRoles,
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -245,7 +252,10 @@ describe.skipIf(!enabled)("the operator as the chart's ServiceAccount", () => {
       sub({ decision: "Approved", decidedBy: "amy@example.com", plan: "gold" });
       process.env.WICKED_TEST_OPERATOR_KUBECONFIG = operatorKubeconfig;
       try {
-        operator = await startOperatorProcess(kubeconfig, "rbac-extra", { POD_NAMESPACE: ns });
+        operator = await startOperatorProcess(kubeconfig, "rbac-extra", {
+          POD_NAMESPACE: ns,
+          ...componentRoles,
+        });
       } finally {
         delete process.env.WICKED_TEST_OPERATOR_KUBECONFIG;
       }

@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Registry } from "prom-client";
 import { beforeAll, describe, expect, it, vi } from "vitest";
+import type { ManagerOptions } from "../../controller-runtime/manager.ts";
 import { operatorConfigFromEnv, startOperator } from "../../operator/main.ts";
-import type { ManagerOptions } from "../../operator/runtime/manager.ts";
 import {
   difference,
   expandRules,
@@ -22,7 +22,7 @@ import {
 
 const captured = vi.hoisted(() => ({ options: undefined as ManagerOptions | undefined }));
 
-vi.mock("../../operator/runtime/manager.ts", () => ({
+vi.mock("../../controller-runtime/manager.ts", () => ({
   createManager(options: ManagerOptions) {
     captured.options = options;
     return { start: async () => {}, stop: async () => {}, registry: new Registry() };

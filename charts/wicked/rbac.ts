@@ -9,11 +9,11 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { type CallExpression, Node, Project, SyntaxKind } from "ts-morph";
 import YAML from "yaml";
+import type { ControllerOptions } from "../../controller-runtime/controller.ts";
+import { EVENT_GVK } from "../../controller-runtime/events.ts";
+import { LEASE_GVK } from "../../controller-runtime/leaderelection.ts";
+import type { GroupVersionKind } from "../../controller-runtime/types.ts";
 import * as gvks from "../../operator/gvks.ts";
-import type { ControllerOptions } from "../../operator/runtime/controller.ts";
-import { EVENT_GVK } from "../../operator/runtime/events.ts";
-import { LEASE_GVK } from "../../operator/runtime/leaderelection.ts";
-import type { GroupVersionKind } from "../../operator/runtime/types.ts";
 
 /** One (group, resource[/subresource], verb[, name]) an identity may use, as a comparable string. */
 export type Permission = string;
@@ -61,8 +61,8 @@ export function templateRoles(text = readFileSync(OPERATOR_RBAC_TEMPLATE, "utf8"
     .join("\n")
     .replace(/\{\{.*?\}\}/g, "templated");
   const roles = YAML.parseAllDocuments(plain)
-    .map((d) => d.toJS() as { kind: string; rules?: PolicyRule[] })
-    .filter((d) => d.kind === "ClusterRole");
+    .map((d) => d.toJS() as { kind: string; rules?: PolicyRule[] } | null)
+    .filter((d) => d?.kind === "ClusterRole") as Array<{ kind: string; rules?: PolicyRule[] }>;
   const isLease = (r: { rules?: PolicyRule[] }) => r.rules?.some((x) => x.resources?.includes("leases"));
   const operator = roles.find((r) => !isLease(r));
   const leaderElection = roles.find(isLease);
@@ -100,6 +100,8 @@ const HELPERS: Record<string, { arg: number; verbs: string[] }> = {
   currentObject: { arg: 1, verbs: ["get"] },
   // Adds and removes the finalizer by merge patch.
   withFinalizer: { arg: 1, verbs: ["patch"] },
+  // Deletes the owned objects of a kind the desired state no longer has (read from the cache).
+  deleteOwned: { arg: 1, verbs: ["delete"] },
 };
 
 /** Client methods whose first argument is the GVK, with the verbs they need. */
@@ -144,10 +146,7 @@ export function scanAccesses(entry = "operator/main.ts"): {
     .map((f) => ({ f, path: f.getFilePath().replace(root, "") }))
     .filter(
       ({ path }) =>
-        path.startsWith("operator/") &&
-        !path.startsWith("operator/runtime/") &&
-        !path.endsWith(".test.ts") &&
-        !HELPER_FILES.includes(path),
+        path.startsWith("operator/") && !path.endsWith(".test.ts") && !HELPER_FILES.includes(path),
     );
   const accesses: Access[] = [];
   let writesStatus = false;

@@ -207,6 +207,7 @@ export async function startWebhookProcess(
   kubeconfig: string,
   certDir: string,
   port: number,
+  logLevel = "debug",
 ): Promise<WebhookProcess> {
   const child = await startTestProcess({
     what: "the webhook server",
@@ -217,7 +218,7 @@ export async function startWebhookProcess(
       WICKED_WEBHOOK_BIND_ADDRESS: "127.0.0.1",
       WICKED_WEBHOOK_CERT_DIR: certDir,
       WICKED_WEBHOOK_CERT_RELOAD_SECONDS: "1",
-      WICKED_LOG_LEVEL: "debug",
+      WICKED_LOG_LEVEL: logLevel,
     },
     ready: (output) => output.includes("Started webhook server"),
     timeoutMs: 60_000,

@@ -1,6 +1,7 @@
 import { initial } from "./0001_initial.ts";
 import { notificationDelivery } from "./0002_notification_delivery.ts";
 import { verificationPassword } from "./0003_verification_password.ts";
+import { oidcAccountIndex } from "./0004_oidc_account_index.ts";
 import type { SchemaMigration } from "./types.ts";
 
 export type { SchemaMigration } from "./types.ts";
@@ -14,4 +15,5 @@ export const migrations: Readonly<Record<string, SchemaMigration>> = Object.free
   "0001_initial": initial,
   "0002_notification_delivery": notificationDelivery,
   "0003_verification_password": verificationPassword,
+  "0004_oidc_account_index": oidcAccountIndex,
 });

@@ -315,7 +315,9 @@ function storageManifests(layout: NodeLayout, count: number): string {
 }
 
 /** Builds one of hack/images' images (cached there) and returns its reference. */
-export function buildImage(which: "pause" | "node-base" | "postgres" | "wicked"): string {
+export function buildImage(
+  which: "pause" | "node-base" | "postgres" | "wicked" | "kong-double" | "kong-double-next",
+): string {
   const out = execFileSync(join(root, "hack", "images", "build.sh"), [which], {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "inherit"],

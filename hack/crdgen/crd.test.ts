@@ -58,6 +58,15 @@ describe("generateCrds", () => {
     ]);
   });
 
+  it("declares selectable fields for field selectors, only under .spec", () => {
+    const [file] = generateFrom(widget("size: Int32;", "", "@selectableField .spec.size"));
+    expect(file?.crd.spec.versions[0].selectableFields).toEqual([{ jsonPath: ".spec.size" }]);
+    expect(generateFrom(widget("size: Int32;"))[0]?.crd.spec.versions[0].selectableFields).toBeUndefined();
+    expect(() => generateFrom(widget("size: Int32;", "", "@selectableField .status.phase"))).toThrow(
+      "@selectableField needs a path under .spec",
+    );
+  });
+
   it("turns optionality, doc comments, literal unions and markers into schema keywords", () => {
     const [file] = generateFrom(
       widget(

@@ -130,6 +130,9 @@ export function crdFor(decl: InterfaceDeclaration, group: string, version: strin
           storage: true,
           ...(status ? { subresources: { status: {} } } : {}),
           additionalPrinterColumns: resource.printColumns,
+          ...(resource.selectableFields.length > 0
+            ? { selectableFields: resource.selectableFields.map((jsonPath) => ({ jsonPath })) }
+            : {}),
           schema: { openAPIV3Schema: ordered(root) },
         },
       ],

@@ -38,6 +38,8 @@ export interface ResourceMarkers {
   plural?: string;
   shortNames: string[];
   printColumns: PrintColumn[];
+  /** JSON paths of spec fields the apiserver can filter lists by (`selectableFields`, field selectors). */
+  selectableFields: string[];
   /** CEL rules on the whole object, for what spans fields or concerns metadata.name. */
   validations: CelRule[];
 }
@@ -76,7 +78,7 @@ const numberMarkers = [
   "minProperties",
   "maxProperties",
 ] as const;
-const resourceTags = new Set(["plural", "shortName", "printColumn"]);
+const resourceTags = new Set(["plural", "shortName", "printColumn", "selectableField"]);
 const listTypes = new Set(["atomic", "set", "map"]);
 
 function parseJson(where: string, tag: Tag): unknown {
@@ -159,7 +161,12 @@ export function parseFieldMarkers(where: string, tags: readonly Tag[]): FieldMar
 
 /** Reads the resource markers of a kind's root interface. */
 export function parseResourceMarkers(where: string, tags: readonly Tag[]): ResourceMarkers {
-  const markers: ResourceMarkers = { shortNames: [], printColumns: [], validations: [] };
+  const markers: ResourceMarkers = {
+    shortNames: [],
+    printColumns: [],
+    selectableFields: [],
+    validations: [],
+  };
   for (const tag of tags) {
     if (tag.name === "plural") markers.plural = tag.text;
     if (tag.name === "shortName") markers.shortNames.push(tag.text);
@@ -169,6 +176,11 @@ export function parseResourceMarkers(where: string, tags: readonly Tag[]): Resou
         throw new MarkerError(where, "@printColumn needs name, type and jsonPath");
       }
       markers.printColumns.push(column);
+    }
+    if (tag.name === "selectableField") {
+      if (!tag.text.startsWith(".spec."))
+        throw new MarkerError(where, "@selectableField needs a path under .spec");
+      markers.selectableFields.push(tag.text);
     }
     if (tag.name === "xValidation") markers.validations.push(parseCelRule(where, tag));
   }

@@ -23,6 +23,7 @@ import { type AuthServer, createAuthServer } from "../../auth-server/app.ts";
 import { parseAuthServerConfig } from "../../auth-server/config.ts";
 import { parseAuthKeys } from "../../auth-server/keys.ts";
 import { kubeSecretReader } from "../../auth-server/kube.ts";
+import { clientAddressKey } from "../../component/client-address.ts";
 import { createLogger as authServerLogger, createLogger as portalApiLogger } from "../../component/logger.ts";
 import { createDatabase } from "../../db/connect.ts";
 import { createPortalApi, type PortalApi } from "../../portal-api/app.ts";
@@ -198,6 +199,7 @@ export async function startPortalComponents(opts: PortalComponentsOptions): Prom
       kube: portalKube(kubeConfig, namespace),
       logger: portalApiLogger({ name: "portal-api", level, destination }),
       trustProxy: false,
+      clientAddressKey: clientAddressKey(files.sessionKey),
     });
     await api.app.listen({ port: ports.api, host });
     stops.push(() => api.stop());

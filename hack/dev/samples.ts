@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import YAML from "yaml";
-import { mergePatch } from "../../operator/runtime/testing.ts";
+import { mergePatch } from "../../controller-runtime/testing.ts";
 
 /** A manifest. */
 export type Manifest = Record<string, unknown> & { kind?: string; metadata?: { name?: string } };

@@ -5,7 +5,11 @@
 #   localhost/wicked-base/postgres:15           Debian's postgresql-15, started like the official image
 #   localhost/wicked-base/pause:1               the pod sandbox: hack/images/pause, one static binary
 #   localhost/wicked:dev                        the project's Dockerfile on the node base above
-# Usage: hack/images/build.sh [node-base|postgres|pause|wicked|all]   (default all)
+#   localhost/wicked-test/kong-double:dev       THE KONG TEST DOUBLE (test/kong/image/Containerfile) in Kong's
+#                                               image's place, for managed gateways in tests; never shipped
+#   localhost/wicked-test/kong-double:next      the same, claiming the next Kong version (an upgrade to play)
+# Usage: hack/images/build.sh [node-base|postgres|pause|wicked|kong-double|kong-double-next|all]   (default
+# all: the images a user's cluster runs; the double's only on request)
 # Prints the references of the requested images one per line on stdout; progress goes to stderr. A base
 # image carrying a label with the hash of its inputs is not rebuilt; the debootstrapped Debian is cached as
 # a tarball in $WICKED_CACHE/images (default ~/.cache/wicked/images), so a rebuild takes seconds.
@@ -24,6 +28,8 @@ DEBIAN_IMAGE=localhost/wicked-base/debian:$suite # the Debian rootfs as an image
 POSTGRES_IMAGE=localhost/wicked-base/postgres:15
 PAUSE_IMAGE=localhost/wicked-base/pause:1
 WICKED_IMAGE=localhost/wicked:dev
+KONG_DOUBLE_IMAGE=localhost/wicked-test/kong-double:dev
+KONG_DOUBLE_NEXT_IMAGE=localhost/wicked-test/kong-double:next
 
 log() { echo "build.sh: $*" >&2; }
 need() { command -v "$1" >/dev/null || { echo "error: $1 is required ($2)" >&2; exit 1; }; }
@@ -175,16 +181,34 @@ build_wicked() {
   podman build --build-arg NODE_IMAGE="$NODE_IMAGE" -t "$WICKED_IMAGE" -f "$root/Dockerfile" "$root" >&2
 }
 
+# The Kong test double's image, from the test tree on the same node base (test/kong/image/Containerfile).
+build_kong_double() {
+  build_node_base
+  log "building $KONG_DOUBLE_IMAGE (the Kong TEST DOUBLE) from $root/test/kong"
+  podman build --build-arg NODE_IMAGE="$NODE_IMAGE" -t "$KONG_DOUBLE_IMAGE" -f "$root/test/kong/image/Containerfile" "$root" >&2
+}
+
+# The double again under another tag, claiming the next Kong version: changing a managed gateway's image to
+# it plays a Kong upgrade (migrations up, rollout, finish).
+build_kong_double_next() {
+  build_kong_double
+  log "building $KONG_DOUBLE_NEXT_IMAGE"
+  printf 'FROM %s\nENV KONG_DOUBLE_VERSION=3.9.1\n' "$KONG_DOUBLE_IMAGE" |
+    podman build --layers=false -t "$KONG_DOUBLE_NEXT_IMAGE" -f - "$work" >&2
+}
+
 # Not `build_x && echo`: errexit does not apply inside a function called on the left of &&.
 case "${1:-all}" in
   node-base) build_node_base; echo "$NODE_IMAGE" ;;
   postgres) build_postgres; echo "$POSTGRES_IMAGE" ;;
   pause) build_pause; echo "$PAUSE_IMAGE" ;;
   wicked) build_wicked; echo "$WICKED_IMAGE" ;;
+  kong-double) build_kong_double; echo "$KONG_DOUBLE_IMAGE" ;;
+  kong-double-next) build_kong_double_next; echo "$KONG_DOUBLE_NEXT_IMAGE" ;;
   all)
     build_node_base; echo "$NODE_IMAGE"
     build_postgres; echo "$POSTGRES_IMAGE"
     build_pause; echo "$PAUSE_IMAGE"
     build_wicked; echo "$WICKED_IMAGE" ;;
-  *) echo "usage: $0 [node-base|postgres|pause|wicked|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [node-base|postgres|pause|wicked|kong-double|kong-double-next|all]" >&2; exit 2 ;;
 esac

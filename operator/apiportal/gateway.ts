@@ -2,17 +2,17 @@
  * Probes the portal's Kong Admin API for the GatewayReady condition.
  */
 import type { ApiPortal } from "../../api/v1alpha1/index.ts";
+import { gatewayAdminUrl } from "./managed-kong.ts";
 import { type Observation, Reason } from "./status.ts";
 
-/** Asks Kong's Admin API for its node information; never throws. */
+/** Asks Kong's Admin API (the external one, or the managed Kong's Service) for its node information; never throws. */
 export async function probeGateway(
   portal: ApiPortal,
   adminToken: string | undefined,
   timeoutMs = 5_000,
 ): Promise<Observation> {
-  const gateway = portal.spec.gateway;
-  const mode = gateway.mode ?? "None";
-  if (mode === "None" || !gateway.adminUrl) {
+  const adminUrl = gatewayAdminUrl(portal);
+  if (!adminUrl) {
     return {
       status: "False",
       reason: Reason.GatewayNotConfigured,
@@ -20,7 +20,7 @@ export async function probeGateway(
         "No gateway is configured: set spec.gateway.mode to External with adminUrl, or to Managed, to publish APIs",
     };
   }
-  const url = gateway.adminUrl.replace(/\/+$/, "");
+  const url = adminUrl.replace(/\/+$/, "");
   try {
     const response = await fetch(`${url}/`, {
       headers: adminToken ? { "Kong-Admin-Token": adminToken } : {},

@@ -26,6 +26,8 @@ const obs = (over: Partial<PortalObservations> = {}): PortalObservations => ({
   gateway: { status: "True", reason: Reason.AdminApiReachable, message: "ok" },
   deployments: [{ component: "portal-ui", deployment: available }],
   urls: { portal: "https://p.example.com" },
+  exposed: { status: "False", reason: Reason.ExposureNotConfigured, message: "not exposed" },
+  exposure: undefined,
   ...over,
 });
 const t0 = new Date("2026-01-01T00:00:00Z");
@@ -66,6 +68,41 @@ describe("computeStatus", () => {
     );
     expect(cond(status, "GatewayReady")).toMatchObject({ status: "False", reason: "GatewayNotConfigured" });
     expect(cond(status, "Ready")?.status).toBe("True");
+  });
+
+  it("is not held back by an unexposed portal or one whose controller has not reported, but is by a refused exposure", () => {
+    const exposed = portal("External");
+    exposed.spec.exposure = { ingress: {} };
+    const unexposed = computeStatus(portal("External"), obs(), t0).status;
+    expect(cond(unexposed, "Exposed")).toMatchObject({ status: "False", reason: "ExposureNotConfigured" });
+    expect(cond(unexposed, "Ready")?.status).toBe("True");
+    const waiting = obs({
+      exposed: { status: "Unknown", reason: Reason.WaitingForController, message: "waiting" },
+    });
+    expect(cond(computeStatus(exposed, waiting, t0).status, "Ready")?.status).toBe("True");
+    const refused = computeStatus(
+      exposed,
+      obs({ exposed: { status: "False", reason: Reason.GatewayApiNotInstalled, message: "install it" } }),
+      t0,
+    ).status;
+    expect(cond(refused, "Ready")).toMatchObject({ status: "False", message: "Exposed: install it" });
+  });
+
+  it("writes status.exposure while the portal is exposed and drops it when it no longer is", () => {
+    const exposure = {
+      kind: "Ingress" as const,
+      routes: [
+        { name: "portal" as const, url: "https://p.example.com", service: "p-portal-ui", object: "p" },
+      ],
+    };
+    const first = computeStatus(portal("External"), obs({ exposure }), t0);
+    expect(first.status.exposure).toEqual(exposure);
+    const same = computeStatus(portal("External", first.status), obs({ exposure }), t1);
+    expect(same.changed).toBe(false);
+    const off = computeStatus(portal("External", first.status), obs(), t1);
+    expect(off.changed).toBe(true);
+    expect(off.status.exposure).toBeUndefined();
+    expect("exposure" in off.status).toBe(false);
   });
 
   it("reports no change, and keeps transition times, when nothing changed", () => {

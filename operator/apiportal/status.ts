@@ -1,11 +1,16 @@
 /**
- * The ApiPortal's status as a pure function of what the controller observed: the database, the gateway and
- * the component Deployments. Reasons are CamelCase constants; messages say what to do.
+ * The ApiPortal's status as a pure function of what the controller observed: the database, the gateway, the
+ * component Deployments and the routing objects. Reasons are CamelCase constants; messages say what to do.
  */
 import type { V1Deployment } from "@kubernetes/client-node";
-import type { ApiPortal, ApiPortalStatus, ComponentStatus } from "../../api/v1alpha1/index.ts";
+import type {
+  ApiPortal,
+  ApiPortalStatus,
+  ComponentStatus,
+  ExposureStatus,
+} from "../../api/v1alpha1/index.ts";
+import { type Condition, setCondition } from "../../controller-runtime/conditions.ts";
 import { deepEqual } from "../desired.ts";
-import { type Condition, setCondition } from "../runtime/conditions.ts";
 
 /** Condition types of an ApiPortal. */
 export const ConditionType = {
@@ -13,6 +18,7 @@ export const ConditionType = {
   DatabaseReady: "DatabaseReady",
   GatewayReady: "GatewayReady",
   ComponentsAvailable: "ComponentsAvailable",
+  Exposed: "Exposed",
 } as const;
 
 /** Reasons of the ApiPortal's conditions. */
@@ -28,11 +34,18 @@ export const Reason = {
   AdminApiReachable: "AdminApiReachable",
   AdminApiUnreachable: "AdminApiUnreachable",
   ManagedGatewayUnavailable: "ManagedGatewayUnavailable",
+  KongMigrationFailed: "KongMigrationFailed",
   AllComponentsAvailable: "AllComponentsAvailable",
   ComponentsUnavailable: "ComponentsUnavailable",
   PortalReady: "PortalReady",
   NotReady: "NotReady",
   DuplicatePortal: "DuplicatePortal",
+  ExposureNotConfigured: "ExposureNotConfigured",
+  GatewayApiNotInstalled: "GatewayApiNotInstalled",
+  UnroutableUrls: "UnroutableUrls",
+  Admitted: "Admitted",
+  WaitingForController: "WaitingForController",
+  RouteNotAccepted: "RouteNotAccepted",
 } as const;
 
 /** An observation that became a condition: status, reason and message. */
@@ -48,6 +61,10 @@ export interface PortalObservations {
   gateway: Observation;
   deployments: Array<{ component: string; deployment: V1Deployment | undefined }>;
   urls: NonNullable<ApiPortalStatus["urls"]>;
+  /** Whether the routing controller admitted the portal's Ingress or HTTPRoutes (see exposure.ts). */
+  exposed: Observation;
+  /** The URLs the applied routing objects route; undefined when the portal is not exposed by the operator. */
+  exposure: ExposureStatus | undefined;
 }
 
 /** Whether a Deployment has rolled out its current spec and has all replicas available. */
@@ -97,18 +114,24 @@ export function observeComponents(deployments: PortalObservations["deployments"]
   return { observation, components };
 }
 
-/** Ready: the database and components work, and the gateway does unless no gateway is configured yet. */
+/**
+ * Ready: the database and components work, the gateway does unless no gateway is configured yet, and an
+ * exposure the spec asks for is not refused (waiting for a controller that may never report does not count).
+ */
 export function readiness(
   portal: ApiPortal,
   database: Observation,
   gateway: Observation,
   components: Observation,
+  exposed?: Observation,
 ): Observation {
   const gatewayOptional = (portal.spec.gateway.mode ?? "None") === "None";
+  const exposureRefused = portal.spec.exposure !== undefined && exposed?.status === "False";
   const blocking = [
     [ConditionType.DatabaseReady, database],
     [ConditionType.ComponentsAvailable, components],
     ...(gatewayOptional ? [] : [[ConditionType.GatewayReady, gateway] as const]),
+    ...(exposureRefused && exposed ? [[ConditionType.Exposed, exposed] as const] : []),
   ] as const;
   const failing = blocking.filter(([, o]) => o.status !== "True");
   if (failing.length === 0) {
@@ -145,14 +168,17 @@ export function computeStatus(
   set(ConditionType.DatabaseReady, obs.database);
   set(ConditionType.GatewayReady, obs.gateway);
   set(ConditionType.ComponentsAvailable, componentsObservation);
-  set(ConditionType.Ready, readiness(portal, obs.database, obs.gateway, componentsObservation));
+  set(ConditionType.Exposed, obs.exposed);
+  set(ConditionType.Ready, readiness(portal, obs.database, obs.gateway, componentsObservation, obs.exposed));
 
+  const { exposure: _previous, ...kept } = old;
   const status: ApiPortalStatus = {
-    ...old,
+    ...kept,
     conditions: conditions as ApiPortalStatus["conditions"],
     observedGeneration: generation,
     urls: obs.urls,
     components,
+    ...(obs.exposure ? { exposure: obs.exposure } : {}),
   };
   const schemaVersion = obs.database.schemaVersion ?? old.schemaVersion;
   if (schemaVersion !== undefined) status.schemaVersion = schemaVersion;
@@ -160,6 +186,7 @@ export function computeStatus(
     old.observedGeneration !== generation ||
     !deepEqual(old.urls, status.urls) ||
     !deepEqual(old.components, components) ||
+    !deepEqual(old.exposure, status.exposure) ||
     old.schemaVersion !== status.schemaVersion;
   return { status, changed };
 }

@@ -5,15 +5,17 @@
  */
 import type { V1Service } from "@kubernetes/client-node";
 import type { Api, Plan, Subscription } from "../../api/v1alpha1/index.ts";
+import type { Condition } from "../../controller-runtime/conditions.ts";
+import type { ControllerOptions, ReconcileContext } from "../../controller-runtime/controller.ts";
+import { withFinalizer } from "../../controller-runtime/finalizer.ts";
+import { specChanged, specOrConditionChanged } from "../../controller-runtime/predicates.ts";
+import type { KubeObject, ObjectKey, Result } from "../../controller-runtime/types.ts";
 import { API, APIPORTAL, PLAN, SERVICE, SUBSCRIPTION } from "../gvks.ts";
 import { apiRow, deleteRow, upsertRow } from "../readmodel.ts";
-import type { Condition } from "../runtime/conditions.ts";
-import type { ControllerOptions, ReconcileContext } from "../runtime/controller.ts";
-import { withFinalizer } from "../runtime/finalizer.ts";
-import type { KubeObject, ObjectKey, Result } from "../runtime/types.ts";
 import { applyOwnStatus, type ConditionInput, readyFrom } from "../status.ts";
 import { allInNamespace, type Cached, live, readModelOf, subscriptionsIn } from "../world.ts";
 import {
+  COUNTS_BATCH_DELAY_MS,
   holdWhileSubscribed,
   merged,
   READ_MODEL_FINALIZER,
@@ -106,10 +108,11 @@ export function apiController(deps: ResourceControllerDeps): ControllerOptions {
     name: "api",
     for: API,
     watches: [
-      { gvk: PLAN, map: allInNamespace(API) },
+      { gvk: PLAN, map: allInNamespace(API), relevant: specChanged },
       { gvk: SERVICE, map: allInNamespace(API) },
-      { gvk: APIPORTAL, map: allInNamespace(API) },
-      { gvk: SUBSCRIPTION, map: byApiRef },
+      { gvk: APIPORTAL, map: allInNamespace(API), relevant: specOrConditionChanged("DatabaseReady") },
+      // Counted when Active (status.subscriptionCount); a rollout of many updates the count once per batch.
+      { gvk: SUBSCRIPTION, map: byApiRef, batchDelayMs: COUNTS_BATCH_DELAY_MS },
     ],
     async reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<Result> {
       const api = ctx.cache.get<Cached<Api>>(API, key);

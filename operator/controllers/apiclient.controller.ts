@@ -3,15 +3,22 @@
  * the application's subscriptions.
  */
 import type { ApiClient, Subscription } from "../../api/v1alpha1/index.ts";
+import type { Condition } from "../../controller-runtime/conditions.ts";
+import type { ControllerOptions, ReconcileContext } from "../../controller-runtime/controller.ts";
+import { withFinalizer } from "../../controller-runtime/finalizer.ts";
+import { specChanged, specOrConditionChanged } from "../../controller-runtime/predicates.ts";
+import type { ObjectKey, Result } from "../../controller-runtime/types.ts";
 import { APICLIENT, APIPORTAL, SUBSCRIPTION } from "../gvks.ts";
 import { clientRow, deleteRow, upsertRow } from "../readmodel.ts";
-import type { Condition } from "../runtime/conditions.ts";
-import type { ControllerOptions, ReconcileContext } from "../runtime/controller.ts";
-import { withFinalizer } from "../runtime/finalizer.ts";
-import type { ObjectKey, Result } from "../runtime/types.ts";
 import { applyOwnStatus, type ConditionInput, readyFrom } from "../status.ts";
 import { allInNamespace, type Cached, readModelOf, subscriptionsIn } from "../world.ts";
-import { merged, READ_MODEL_FINALIZER, RECHECK_MS, type ResourceControllerDeps } from "./resources.ts";
+import {
+  COUNTS_BATCH_DELAY_MS,
+  merged,
+  READ_MODEL_FINALIZER,
+  RECHECK_MS,
+  type ResourceControllerDeps,
+} from "./resources.ts";
 
 /** The application's OAuth2 client id: stable for the life of the resource, derived from its UID. */
 export function applicationClientId(client: ApiClient): string {
@@ -74,12 +81,15 @@ export function apiClientController(deps: ResourceControllerDeps): ControllerOpt
     name: "apiclient",
     for: APICLIENT,
     watches: [
-      { gvk: APIPORTAL, map: allInNamespace(APICLIENT) },
+      { gvk: APIPORTAL, map: allInNamespace(APICLIENT), relevant: specOrConditionChanged("DatabaseReady") },
+      // Counted (status.subscriptionCount) on creation and deletion only.
       {
         gvk: SUBSCRIPTION,
         map: (s) => [
           { namespace: s.metadata.namespace ?? "", name: (s as Cached<Subscription>).spec.clientRef.name },
         ],
+        relevant: specChanged,
+        batchDelayMs: COUNTS_BATCH_DELAY_MS,
       },
     ],
     async reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<Result> {

@@ -7,7 +7,18 @@
 import { createPublicKey } from "node:crypto";
 import type { V1Secret, V1Service } from "@kubernetes/client-node";
 import type { Api, ApiClient, ApiPortal, Plan, Subscription } from "../../api/v1alpha1/index.ts";
+import type { ControllerOptions, ReconcileContext } from "../../controller-runtime/controller.ts";
+import { isConflict, isNotFound } from "../../controller-runtime/errors.ts";
+import { specChanged } from "../../controller-runtime/predicates.ts";
+import {
+  type KubeObject,
+  keyString,
+  type ObjectKey,
+  objectKey,
+  type Result,
+} from "../../controller-runtime/types.ts";
 import { childName } from "../apiportal/components.ts";
+import { gatewayAdminUrl } from "../apiportal/managed-kong.ts";
 import { publicJwks } from "../apiportal/secrets.ts";
 import { API, APICLIENT, APIPORTAL, PLAN, SECRET, SERVICE, SUBSCRIPTION } from "../gvks.ts";
 import { KongAdminClient } from "../kong/admin-client.ts";
@@ -16,13 +27,12 @@ import {
   desiredKongState,
   kongIdsOfApi,
   type SubscriptionCredential,
+  SubscriptionEntities,
 } from "../kong/desired.ts";
 import { KongLedger } from "../kong/ledger.ts";
+import type { KongState } from "../kong/state.ts";
 import { type SyncReport, syncKong } from "../kong/sync.ts";
 import { type ResourceRef, resourceKey, scopeTags } from "../kong/tags.ts";
-import type { ControllerOptions, ReconcileContext } from "../runtime/controller.ts";
-import { isConflict, isNotFound } from "../runtime/errors.ts";
-import type { KubeObject, ObjectKey, Result } from "../runtime/types.ts";
 import { applyOwnStatus, type ConditionInput } from "../status.ts";
 import { approvalState } from "../subscription/approval.ts";
 import {
@@ -30,6 +40,7 @@ import {
   credentialsSecretName,
   PREVIOUS_VALID_UNTIL_ANNOTATION,
 } from "../subscription/credentials.ts";
+import type { ProgrammedSubscriptions } from "../subscription/programmed.ts";
 import { type Cached, live, portalOf, portalOfObject } from "../world.ts";
 import { unresolvedApiRefs } from "./api.controller.ts";
 import { unresolvedSubscriptionRefs } from "./subscription.controller.ts";
@@ -39,10 +50,40 @@ export const GATEWAY_FIELD_MANAGER = "wicked-gateway";
 /** Transient failures: the sync is retried with backoff. */
 const TRANSIENT = new Set(["KongUnreachable", "KongUnavailable"]);
 
+/** The verdict on a Subscription whose entities are all in Kong. */
+const SUBSCRIPTION_PROGRAMMED: ConditionInput = {
+  type: "Programmed",
+  status: "True",
+  reason: "Programmed",
+  message: "The consumer, its credentials, ACL and rate limits are in Kong",
+};
+
 /** What the gateway controller needs. */
 export interface GatewayControllerDeps {
-  /** How often each portal's Kong is compared with the desired state even without changes (drift). */
+  /** How often each portal's Kong is read whole and compared with the desired state (drift). */
   resyncPeriodMs?: number;
+  /** Where the verdict on each Subscription goes; the Subscription controller writes it into its status. */
+  programmed: ProgrammedSubscriptions;
+}
+
+const CREDENTIALS_NOT_ISSUED = "Its credentials are not issued yet";
+
+/**
+ * A burst of changes (a thousand Subscriptions applied at once) waits this long to become one sync, or twice
+ * as long as the last sync took: a sync of a large portal costs time in proportion to its size, so a
+ * rollout of many Subscriptions spends at most a third of the operator's time syncing, however large.
+ */
+const BATCH_DELAY_MS = 500;
+const MAX_BATCH_DELAY_MS = 10_000;
+
+/** What the gateway keeps per portal between syncs. */
+interface PortalMemory {
+  /** What earlier syncs saw in Kong as desired (drift detection). */
+  ledger: KongLedger;
+  /** Each Subscription's desired entities, reused while its inputs are unchanged. */
+  entities: SubscriptionEntities;
+  /** Kong's state as the last successful sync left it, and when Kong was last read whole. */
+  known?: { state: KongState; readAt: number };
 }
 
 function decode(secret: V1Secret | undefined, key: string): string | undefined {
@@ -74,7 +115,7 @@ function credentialOf(
     name: byo?.name ?? credentialsSecretName(sub),
   });
   if (byo) {
-    const { credential } = byoCredential(api, secret);
+    const { credential } = byoCredential(sub, api, secret);
     if (!credential) return undefined;
     return credential.kind === "oauth2"
       ? { kind: "jwt", clientId: credential.clientId, publicKeysPem: signingPems }
@@ -120,7 +161,8 @@ function gather(ctx: ReconcileContext, portal: Cached<ApiPortal>) {
   );
   const subscriptions: DesiredSubscription[] = [];
   const notDesired = new Map<string, string>();
-  for (const sub of ctx.cache.list<Cached<Subscription>>(SUBSCRIPTION, namespace).filter(alive)) {
+  const allSubscriptions = ctx.cache.list<Cached<Subscription>>(SUBSCRIPTION, namespace).filter(alive);
+  for (const sub of allSubscriptions) {
     const client = live<ApiClient>(ctx.cache, APICLIENT, namespace, sub.spec.clientRef.name);
     const api = apis.find((a) => a.metadata.name === sub.spec.apiRef.name);
     const plan = live<Plan>(ctx.cache, PLAN, namespace, sub.spec.planRef.name);
@@ -130,7 +172,7 @@ function gather(ctx: ReconcileContext, portal: Cached<ApiPortal>) {
         (plan && !approvalState(sub, plan).approved ? "The subscription is not approved" : undefined));
     const credential = !why && api ? credentialOf(ctx, sub, api, signingPems) : undefined;
     if (why || !api || !plan || !credential) {
-      notDesired.set(sub.metadata.name ?? "", why ?? "Its credentials are not issued yet");
+      notDesired.set(sub.metadata.name ?? "", why ?? CREDENTIALS_NOT_ISSUED);
       continue;
     }
     subscriptions.push({ subscription: sub, api, plan, credential });
@@ -140,6 +182,8 @@ function gather(ctx: ReconcileContext, portal: Cached<ApiPortal>) {
     plans,
     subscriptions,
     notDesired,
+    // The verdicts are about these: a Subscription created while Kong is synced was not in this sync.
+    allSubscriptions,
     allApis: ctx.cache.list<Cached<Api>>(API, namespace).filter(alive),
   };
 }
@@ -180,12 +224,13 @@ async function setProgrammed(
 async function syncPortal(
   portal: Cached<ApiPortal>,
   ctx: ReconcileContext,
-  ledgers: Map<string, KongLedger>,
+  memory: PortalMemory,
+  deps: GatewayControllerDeps,
 ): Promise<Result> {
   const namespace = portal.metadata.namespace ?? "";
   const world = gather(ctx, portal);
-  const adminUrl = portal.spec.gateway.adminUrl;
-  if ((portal.spec.gateway.mode ?? "None") === "None" || !adminUrl) {
+  const adminUrl = gatewayAdminUrl(portal);
+  if (!adminUrl) {
     const c: ConditionInput = {
       type: "Programmed",
       status: "False",
@@ -194,7 +239,8 @@ async function syncPortal(
     };
     for (const api of world.allApis) await setProgrammed(ctx, api, c);
     for (const sub of ctx.cache.list<Cached<Subscription>>(SUBSCRIPTION, namespace))
-      await setProgrammed(ctx, sub, c);
+      deps.programmed.set(objectKey(sub), c);
+    memory.known = undefined;
     return {};
   }
 
@@ -202,23 +248,32 @@ async function syncPortal(
   const token = tokenRef
     ? decode(ctx.cache.get<V1Secret & KubeObject>(SECRET, { namespace, name: tokenRef.name }), tokenRef.key)
     : undefined;
-  const ledgerKey = `${namespace}/${portal.metadata.name}`;
-  const ledger = ledgers.get(ledgerKey) ?? new KongLedger();
-  ledgers.set(ledgerKey, ledger);
-  const desired = desiredKongState({
-    portal,
-    apis: world.apis,
-    plans: world.plans,
-    subscriptions: world.subscriptions,
-    resolveUpstream: upstreamOf,
-  });
+  // Kong is read whole once per resync period (the drift sweep); in between, a sync diffs against what the
+  // last one left, so a change costs its own writes and no reads.
+  const resyncMs = deps.resyncPeriodMs ?? DEFAULT_GATEWAY_RESYNC_MS;
+  const now = ctx.now().getTime();
+  const known = memory.known && now - memory.known.readAt < resyncMs * 0.9 ? memory.known : undefined;
+  memory.known = undefined;
+  const desired = desiredKongState(
+    {
+      portal,
+      apis: world.apis,
+      plans: world.plans,
+      subscriptions: world.subscriptions,
+      resolveUpstream: upstreamOf,
+    },
+    memory.entities,
+  );
   let report: SyncReport;
   try {
     report = await syncKong(new KongAdminClient(adminUrl, token ? { token } : {}), desired, {
       scopeTags: scopeTags(namespace, portal.metadata.name ?? ""),
-      ledger,
+      ledger: memory.ledger,
       signal: ctx.signal,
       log: ctx.log,
+      ...(known ? { known: known.state } : {}),
+      onSubscriptionSynced: ({ namespace, name }) =>
+        deps.programmed.set({ namespace, name }, SUBSCRIPTION_PROGRAMMED),
     });
   } catch (err) {
     // Kong could not even be read: say so on the portal, then retry with backoff.
@@ -233,6 +288,7 @@ async function syncPortal(
     );
     throw err;
   }
+  if (report.after) memory.known = { state: report.after, readAt: known?.readAt ?? now };
   if (report.writes > 0)
     ctx.log.info({ writes: report.writes, created: report.created, deleted: report.deleted }, "Synced Kong");
 
@@ -262,9 +318,7 @@ async function syncPortal(
           };
     await setProgrammed(ctx, api, condition, published ? { kong: kongIdsOfApi(portal, api) } : {});
   }
-  for (const sub of ctx.cache
-    .list<Cached<Subscription>>(SUBSCRIPTION, namespace)
-    .filter((s) => !s.metadata.deletionTimestamp)) {
+  for (const sub of world.allSubscriptions) {
     const r = ref("Subscription", sub);
     const error = errors.get(resourceKey(r));
     const notDesired = world.notDesired.get(sub.metadata.name ?? "");
@@ -277,13 +331,12 @@ async function syncPortal(
             reason: "NotProgrammed",
             message: `Not in Kong: ${notDesired}`,
           }
-        : {
-            type: "Programmed",
-            status: "True",
-            reason: "Programmed",
-            message: "The consumer, its credentials, ACL and rate limits are in Kong",
-          };
-    await setProgrammed(ctx, sub, condition);
+        : SUBSCRIPTION_PROGRAMMED;
+    // A new subscription whose credentials this sync did not see yet gets no verdict: the Subscription
+    // controller waits for the real one instead of writing a passing state.
+    const key = objectKey(sub);
+    if (notDesired === CREDENTIALS_NOT_ISSUED && !error && !deps.programmed.get(key)) continue;
+    deps.programmed.set(key, condition);
   }
   for (const drift of report.drift) {
     if (!drift.owner) continue;
@@ -328,22 +381,40 @@ async function syncPortal(
   return {};
 }
 
+const DEFAULT_GATEWAY_RESYNC_MS = 60_000;
+
 /** The gateway controller's registration. */
-export function gatewayController(deps: GatewayControllerDeps = {}): ControllerOptions {
-  const ledgers = new Map<string, KongLedger>();
+export function gatewayController(deps: GatewayControllerDeps): ControllerOptions {
+  const memories = new Map<string, PortalMemory>();
+  let lastSyncMs = 0;
+  const batchDelayMs = () => Math.min(MAX_BATCH_DELAY_MS, Math.max(BATCH_DELAY_MS, 2 * lastSyncMs));
   return {
     name: "gateway",
     for: APIPORTAL,
-    resyncPeriodMs: deps.resyncPeriodMs ?? 60_000,
+    resyncPeriodMs: deps.resyncPeriodMs ?? DEFAULT_GATEWAY_RESYNC_MS,
+    // Specs, not statuses (the gateway's own Programmed writes among them); Secrets and Services have none.
     watches: [API, PLAN, SUBSCRIPTION, APICLIENT, SECRET, SERVICE].map((gvk) => ({
       gvk,
       map: portalOfObject,
+      batchDelayMs,
+      ...(gvk === SECRET || gvk === SERVICE ? {} : { relevant: specChanged }),
     })),
     async reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<Result> {
       const portal = ctx.cache.get<Cached<ApiPortal>>(APIPORTAL, key);
-      if (!portal || portal.metadata.deletionTimestamp) return {};
+      const id = keyString(key);
+      if (!portal || portal.metadata.deletionTimestamp) {
+        memories.delete(id);
+        return {};
+      }
       if (portalOf(ctx.cache, key.namespace)?.metadata.uid !== portal.metadata.uid) return {};
-      return syncPortal(portal, ctx, ledgers);
+      const memory = memories.get(id) ?? { ledger: new KongLedger(), entities: new SubscriptionEntities() };
+      memories.set(id, memory);
+      const started = Date.now();
+      try {
+        return await syncPortal(portal, ctx, memory, deps);
+      } finally {
+        lastSyncMs = Date.now() - started;
+      }
     },
   };
 }

@@ -316,6 +316,69 @@ describe("gateway", () => {
     expect(get("secret", "app-billing-partner-credentials")).toBeUndefined();
   });
 
+  it("security #3: a secretRef works only for a Secret granted to its Subscription, never for another's credentials", async () => {
+    apply(kubeconfig, ns, {
+      apiVersion: "wicked.dev/v1alpha1",
+      kind: "ApiClient",
+      metadata: { name: "rival" },
+      spec: { displayName: "Rival", owner: "rival@example.com" },
+    });
+    apply(kubeconfig, ns, api("vault", { plans: ["basic"] }));
+    const byo = (name: string, secret: string) => ({
+      ...subscription(name, "vault", "basic", { credentials: { secretRef: { name: secret } } }),
+      spec: {
+        clientRef: { name: "rival" },
+        apiRef: { name: "vault" },
+        planRef: { name: "basic" },
+        credentials: { secretRef: { name: secret } },
+      },
+    });
+    // Named before the victim exists, so no admission rule could see whose it will be.
+    apply(kubeconfig, ns, byo("rival-vault", "app-vault-credentials"));
+    apply(kubeconfig, ns, subscription("app-vault", "vault", "basic"));
+    await active("app-vault");
+    const refused = await wait(
+      "SecretNotGranted",
+      () => {
+        const sub = get("subscription", "rival-vault");
+        return conditionOf(sub, "CredentialsReady")?.reason === "SecretNotGranted" && sub;
+      },
+      30_000,
+    );
+    expect(conditionOf(refused, "CredentialsReady")?.message).toBe(
+      `Secret ${ns}/app-vault-credentials belongs to Subscription app-vault, and a Subscription may use only a Secret granted to it`,
+    );
+    expect(refused.status.phase).not.toBe("Active");
+    expect(refused.status.credentialsSecret).toBeUndefined();
+
+    // Its own Secret counts once someone who may write Secrets grants it with the label.
+    const ownKey = "rival-own-key-0123456789abcdef";
+    kubectlOk(kubeconfig, [
+      "create",
+      "secret",
+      "generic",
+      "rival-key",
+      "-n",
+      ns,
+      `--from-literal=apiKey=${ownKey}`,
+    ]);
+    apply(kubeconfig, ns, byo("rival-vault", "rival-key"));
+    await wait("not granted yet", () =>
+      conditionOf(get("subscription", "rival-vault"), "CredentialsReady")?.message?.includes(
+        "label the Secret wicked.dev/subscription=rival-vault",
+      ),
+    );
+    expect(await call("/vault/x", { "X-Api-Key": ownKey })).toBe(401);
+    kubectlOk(kubeconfig, ["label", "secret", "rival-key", "-n", ns, "wicked.dev/subscription=rival-vault"]);
+    const granted = await active("rival-vault");
+    expect(conditionOf(granted, "CredentialsReady")?.reason).toBe("BringYourOwn");
+    await wait(
+      "the granted key works",
+      async () => (await call("/vault/x", { "X-Api-Key": ownKey })) === 200,
+      10_000,
+    );
+  });
+
   it("makes zero Kong writes on an unchanged resync, and at most 4 for a new subscription", async () => {
     await new Promise((r) => setTimeout(r, 4000));
     kong.resetCounters();

@@ -3,15 +3,17 @@
  * subscriptions still use the plan.
  */
 import type { Api, Plan, Subscription } from "../../api/v1alpha1/index.ts";
+import type { Condition } from "../../controller-runtime/conditions.ts";
+import type { ControllerOptions, ReconcileContext } from "../../controller-runtime/controller.ts";
+import { withFinalizer } from "../../controller-runtime/finalizer.ts";
+import { specChanged, specOrConditionChanged } from "../../controller-runtime/predicates.ts";
+import type { ObjectKey, Result } from "../../controller-runtime/types.ts";
 import { API, APIPORTAL, PLAN, SUBSCRIPTION } from "../gvks.ts";
 import { deleteRow, planRow, upsertRow } from "../readmodel.ts";
-import type { Condition } from "../runtime/conditions.ts";
-import type { ControllerOptions, ReconcileContext } from "../runtime/controller.ts";
-import { withFinalizer } from "../runtime/finalizer.ts";
-import type { ObjectKey, Result } from "../runtime/types.ts";
 import { applyOwnStatus, type ConditionInput, readyFrom } from "../status.ts";
 import { allInNamespace, type Cached, readModelOf, subscriptionsIn } from "../world.ts";
 import {
+  COUNTS_BATCH_DELAY_MS,
   holdWhileSubscribed,
   merged,
   READ_MODEL_FINALIZER,
@@ -72,13 +74,15 @@ export function planController(deps: ResourceControllerDeps): ControllerOptions 
             name,
           })),
       },
-      { gvk: APIPORTAL, map: allInNamespace(PLAN) },
-      // A deleted subscription may release a plan whose deletion is held.
+      { gvk: APIPORTAL, map: allInNamespace(PLAN), relevant: specOrConditionChanged("DatabaseReady") },
+      // A deleted subscription may release a plan whose deletion is held; a moved one too.
       {
         gvk: SUBSCRIPTION,
         map: (s) => [
           { namespace: s.metadata.namespace ?? "", name: (s as Cached<Subscription>).spec.planRef.name },
         ],
+        relevant: specChanged,
+        batchDelayMs: COUNTS_BATCH_DELAY_MS,
       },
     ],
     async reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<Result> {

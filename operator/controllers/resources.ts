@@ -3,9 +3,9 @@
  * keeps the read model in step, and the merge of own and others' conditions.
  */
 import type { Subscription } from "../../api/v1alpha1/index.ts";
+import type { Condition } from "../../controller-runtime/conditions.ts";
+import type { ReconcileContext } from "../../controller-runtime/controller.ts";
 import type { PortalDatabases } from "../apiportal/database.ts";
-import type { Condition } from "../runtime/conditions.ts";
-import type { ReconcileContext } from "../runtime/controller.ts";
 import type { ConditionInput } from "../status.ts";
 import { applyOwnStatus, type WithStatus } from "../status.ts";
 
@@ -13,6 +13,11 @@ import { applyOwnStatus, type WithStatus } from "../status.ts";
 export const READ_MODEL_FINALIZER = "wicked.dev/read-model";
 /** How often a resource waiting for something outside the cluster's events is looked at again. */
 export const RECHECK_MS = 20_000;
+/**
+ * How long the Api, Plan and ApiClient controllers let Subscription events gather: their subscription counts
+ * then change a few times while a thousand Subscriptions roll out, not once per Subscription.
+ */
+export const COUNTS_BATCH_DELAY_MS = 5000;
 
 /** What the resource controllers need. */
 export interface ResourceControllerDeps {

@@ -1,25 +1,31 @@
 /**
  * The Subscription controller: resolves the client, Api and Plan; decides approval; issues, rotates or
- * takes (bring-your-own) the credentials; writes the read model. Kong is programmed by the gateway
- * controller, which owns the Programmed condition; phase and Ready summarise both.
+ * takes (bring-your-own) the credentials; writes the read model and the whole status. Kong is programmed by
+ * the gateway controller, whose verdict (ProgrammedSubscriptions) this controller writes as the Programmed
+ * condition, so each Subscription has one status writer; phase and Ready summarise everything.
  */
 import { randomBytes } from "node:crypto";
 import type { V1Secret } from "@kubernetes/client-node";
 import type { Api, ApiClient, Plan, Subscription, SubscriptionStatus } from "../../api/v1alpha1/index.ts";
+import type { Cache, IndexSpec } from "../../controller-runtime/cache.ts";
+import type { Condition } from "../../controller-runtime/conditions.ts";
+import type { ControllerOptions, ReconcileContext } from "../../controller-runtime/controller.ts";
+import { withFinalizer } from "../../controller-runtime/finalizer.ts";
+import { labelValue } from "../../controller-runtime/labels.ts";
+import { specChanged, specOrConditionChanged } from "../../controller-runtime/predicates.ts";
+import type { KubeObject, ObjectKey, Result } from "../../controller-runtime/types.ts";
 import { currentObject, ensure } from "../ensure.ts";
 import { API, APICLIENT, APIPORTAL, PLAN, SECRET, SUBSCRIPTION } from "../gvks.ts";
 import { deleteRow, subscriptionRow, upsertRow } from "../readmodel.ts";
-import type { Condition } from "../runtime/conditions.ts";
-import type { ControllerOptions, ReconcileContext } from "../runtime/controller.ts";
-import { withFinalizer } from "../runtime/finalizer.ts";
-import type { KubeObject, ObjectKey, Result } from "../runtime/types.ts";
 import { applyOwnStatus, type ConditionInput, readyFrom } from "../status.ts";
 import { approvalState } from "../subscription/approval.ts";
 import {
   byoCredential,
   credentialsSecretName,
   desiredCredentialsSecret,
+  SUBSCRIPTION_LABEL,
 } from "../subscription/credentials.ts";
+import type { ProgrammedSubscriptions } from "../subscription/programmed.ts";
 import { allInNamespace, type Cached, live, portalOf, readModelOf } from "../world.ts";
 import { merged, READ_MODEL_FINALIZER, RECHECK_MS, type ResourceControllerDeps } from "./resources.ts";
 
@@ -58,10 +64,22 @@ export function phaseOf(
   return programmed ? "Active" : "Provisioning";
 }
 
+/** What the Subscription controller needs. */
+export interface SubscriptionControllerDeps extends ResourceControllerDeps {
+  /** The gateway's verdicts; a changed one queues its Subscription. */
+  programmed: ProgrammedSubscriptions;
+}
+
+/**
+ * How long a new Subscription whose credentials are issued waits for the gateway's verdict before its first
+ * status is written anyway: in the usual case the one write says Active.
+ */
+const GATEWAY_GRACE_MS = 30_000;
+
 async function reconcileSubscription(
   sub: Cached<Subscription>,
   ctx: ReconcileContext,
-  deps: ResourceControllerDeps,
+  deps: SubscriptionControllerDeps,
 ): Promise<Result> {
   const namespace = sub.metadata.namespace ?? "";
   const client = live<ApiClient>(ctx.cache, APICLIENT, namespace, sub.spec.clientRef.name);
@@ -104,9 +122,11 @@ async function reconcileSubscription(
   if (!refsProblem && approval?.approved && api && portal) {
     const byo = sub.spec.credentials?.secretRef;
     if (byo) {
-      const { problem } = byoCredential(
+      // The cache holds only granted Secrets: a read tells "not granted yet" from "does not exist".
+      const { problem, reason } = byoCredential(
+        sub,
         api,
-        ctx.cache.get<V1Secret & KubeObject>(SECRET, { namespace, name: byo.name }),
+        await currentObject<V1Secret & KubeObject>(ctx, SECRET, { namespace, name: byo.name }),
       );
       credentialsOk = !problem;
       own.push(
@@ -114,7 +134,7 @@ async function reconcileSubscription(
           ? {
               type: "CredentialsReady",
               status: "False",
-              reason: "InvalidSecret",
+              reason: reason ?? "InvalidSecret",
               message: `Secret ${namespace}/${byo.name} ${problem}`,
             }
           : {
@@ -124,7 +144,7 @@ async function reconcileSubscription(
               message: `Credentials come from Secret ${byo.name}`,
             },
       );
-      fields.credentialsSecret = byo.name;
+      if (credentialsOk) fields.credentialsSecret = byo.name;
     } else {
       const existing = await currentObject<V1Secret & KubeObject>(ctx, SECRET, {
         namespace,
@@ -132,7 +152,7 @@ async function reconcileSubscription(
       });
       const random = deps.randomToken ?? ((n: number) => randomBytes(n).toString("base64url"));
       const decision = desiredCredentialsSecret(sub, api, portal, existing, random, ctx.now());
-      const wrote = await ensure(ctx, SECRET, sub, decision.secret as KubeObject);
+      const wrote = await ensure(ctx, SECRET, sub, decision.secret as KubeObject, { event: false });
       if (wrote && existing)
         await ctx.recorder.event(sub, "Normal", "CredentialsRotated", "Rotated the credentials");
       credentialsOk = true;
@@ -163,15 +183,34 @@ async function reconcileSubscription(
     });
   }
 
+  // The gateway's verdict; until it has one (it has not synced since this operator started), the last one
+  // written stays.
+  const key = { namespace, name: sub.metadata.name ?? "" };
+  const verdict = deps.programmed.get(key) ?? sub.status?.conditions?.find((c) => c.type === "Programmed");
+  if (verdict)
+    own.push({
+      type: "Programmed",
+      status: verdict.status,
+      reason: verdict.reason,
+      message: verdict.message,
+    });
   const all = merged(sub.status?.conditions, own) as Condition[];
-  const programmed = all.find((c) => c.type === "Programmed")?.status === "True";
+  const programmed = verdict?.status === "True";
   fields.phase = phaseOf(!refsProblem, approval, credentialsOk, programmed);
   const ready = readyFrom(
     all,
     ["ResolvedRefs", "Approved", "CredentialsReady", "Programmed"],
     "The credentials work at the gateway",
   );
-  await applyOwnStatus(ctx, sub, [...own, ready], fields);
+  const age = ctx.now().getTime() - Date.parse(sub.metadata.creationTimestamp ?? "");
+  const awaitingGateway = credentialsOk && !verdict && !sub.status?.phase && age < GATEWAY_GRACE_MS;
+  if (awaitingGateway) {
+    recheckAt = new Date(
+      Math.min(recheckAt?.getTime() ?? Infinity, ctx.now().getTime() + GATEWAY_GRACE_MS - age),
+    );
+  } else {
+    await applyOwnStatus(ctx, sub, [...own, ready], fields);
+  }
 
   const readModel = readModelOf(ctx.cache, deps.databases, namespace);
   if (readModel.db && readModel.portal) {
@@ -192,44 +231,77 @@ async function reconcileSubscription(
 async function cleanupSubscription(
   sub: Cached<Subscription>,
   ctx: ReconcileContext,
-  deps: ResourceControllerDeps,
+  deps: SubscriptionControllerDeps,
 ): Promise<Result> {
   const namespace = sub.metadata.namespace ?? "";
+  deps.programmed.delete({ namespace, name: sub.metadata.name ?? "" });
   const { db } = readModelOf(ctx.cache, deps.databases, namespace);
   if (db) await deleteRow(db, "subscriptions", namespace, sub.metadata.name ?? "");
   return {};
 }
 
 function referencing(field: "clientRef" | "apiRef" | "planRef") {
-  return (obj: KubeObject, cache: import("../runtime/cache.ts").Cache): ObjectKey[] =>
+  return (obj: KubeObject, cache: Cache): ObjectKey[] =>
     cache
       .list<Cached<Subscription>>(SUBSCRIPTION, obj.metadata.namespace)
       .filter((s) => s.spec[field].name === obj.metadata.name)
       .map((s) => ({ namespace: s.metadata.namespace ?? "", name: s.metadata.name ?? "" }));
 }
 
+/**
+ * The credentials Secrets each Subscription is found by: the label value of its grant (the Secret it owns or
+ * was granted carries it) and the name its spec.credentials.secretRef gives.
+ */
+const CREDENTIALS_INDEX: IndexSpec = {
+  gvk: SUBSCRIPTION,
+  name: "credentials",
+  values: (obj) => {
+    const sub = obj as Cached<Subscription>;
+    const ref = sub.spec.credentials?.secretRef?.name;
+    return [`grant:${labelValue(sub.metadata.name ?? "")}`, ...(ref ? [`ref:${ref}`] : [])];
+  },
+};
+
+/**
+ * The Subscriptions a credentials Secret concerns: the one it is granted to (by its label), and those whose
+ * spec.credentials.secretRef names it, granted or not (one that names another's Secret must learn that the
+ * Secret is not its own).
+ */
+function concerned(secret: KubeObject, cache: Cache): ObjectKey[] {
+  const namespace = secret.metadata.namespace ?? "";
+  const label = secret.metadata.labels?.[SUBSCRIPTION_LABEL];
+  const found = (value: string) =>
+    cache.byIndex<Cached<Subscription>>(SUBSCRIPTION, CREDENTIALS_INDEX.name, namespace, value);
+  const names = new Set(
+    [...(label === undefined ? [] : found(`grant:${label}`)), ...found(`ref:${secret.metadata.name}`)].map(
+      (s) => s.metadata.name ?? "",
+    ),
+  );
+  return [...names].map((name) => ({ namespace, name }));
+}
+
 /** The Subscription controller's registration. */
-export function subscriptionController(deps: ResourceControllerDeps): ControllerOptions {
+export function subscriptionController(deps: SubscriptionControllerDeps): ControllerOptions {
   return {
     name: "subscription",
     for: SUBSCRIPTION,
     owns: [SECRET],
-    concurrency: 4,
+    indexes: [CREDENTIALS_INDEX],
+    // Each reconcile mostly waits on the apiserver and Postgres.
+    concurrency: 16,
     watches: [
-      { gvk: APICLIENT, map: referencing("clientRef") },
-      { gvk: API, map: referencing("apiRef") },
-      { gvk: PLAN, map: referencing("planRef") },
-      { gvk: APIPORTAL, map: allInNamespace(SUBSCRIPTION) },
-      // Bring-your-own credentials Secrets are not owned; a change to one concerns the subscriptions naming it.
+      { gvk: APICLIENT, map: referencing("clientRef"), relevant: specChanged },
+      { gvk: API, map: referencing("apiRef"), relevant: specChanged },
+      { gvk: PLAN, map: referencing("planRef"), relevant: specChanged },
       {
-        gvk: SECRET,
-        map: (secret, cache) =>
-          cache
-            .list<Cached<Subscription>>(SUBSCRIPTION, secret.metadata.namespace)
-            .filter((s) => s.spec.credentials?.secretRef?.name === secret.metadata.name)
-            .map((s) => ({ namespace: s.metadata.namespace ?? "", name: s.metadata.name ?? "" })),
+        gvk: APIPORTAL,
+        map: allInNamespace(SUBSCRIPTION),
+        relevant: specOrConditionChanged("DatabaseReady"),
       },
+      // Bring-your-own credentials Secrets are not owned (and the cache holds only granted ones).
+      { gvk: SECRET, map: concerned },
     ],
+    sources: [deps.programmed.changes],
     async reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<Result> {
       const sub = ctx.cache.get<Cached<Subscription>>(SUBSCRIPTION, key);
       if (!sub) return {};

@@ -70,7 +70,18 @@ function sortedJson(value: JsonValue): string {
   return JSON.stringify(value);
 }
 
-/** A digest of an entity's desired fields, so the ledger can tell a changed desire from a changed Kong. */
+/** Digests of the fields objects already digested: a desired entity is reused from sync to sync (desired.ts). */
+const digests = new WeakMap<JsonObject, string>();
+
+/**
+ * A digest of an entity's desired fields, so the ledger can tell a changed desire from a changed Kong. The
+ * fields are never changed once built, so each object is digested once.
+ */
 export function fieldsDigest(fields: JsonObject): string {
-  return createHash("sha256").update(sortedJson(fields)).digest("hex");
+  let digest = digests.get(fields);
+  if (digest === undefined) {
+    digest = createHash("sha256").update(sortedJson(fields)).digest("base64");
+    digests.set(fields, digest);
+  }
+  return digest;
 }

@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { aclGroup, desiredKongState, kongIdsOfApi } from "./desired.ts";
+import { aclGroup, desiredKongState, kongIdsOfApi, SubscriptionEntities } from "./desired.ts";
 import type { KongState, KongStateEntity } from "./state.ts";
 import { MANAGED_TAG, portalTag } from "./tags.ts";
 import { testApi, testInput, testPlan, testPortal, testSubscription } from "./testing.ts";
@@ -253,5 +253,43 @@ describe("desiredKongState for subscriptions", () => {
     expect(overlap).toContain(old);
     expect(overlap).toContain(fresh);
     expect(fresh).not.toBe(old);
+  });
+});
+
+describe("SubscriptionEntities", () => {
+  const api = testApi("orders");
+  const plan = testPlan();
+  const alice = testSubscription("alice", api, plan, { kind: "key-auth", keys: ["a"] });
+  const bob = testSubscription("bob", api, plan, { kind: "key-auth", keys: ["b"] });
+  const entitiesOf = (state: KongState, owner: string) =>
+    [...state.entities.values()].filter((e) => e.owner?.name === owner);
+
+  it("gives what desiredKongState computes, and the same objects again while the inputs are unchanged", () => {
+    const memo = new SubscriptionEntities();
+    const first = desiredKongState(testInput([api], [alice, bob]), memo);
+    expect(first).toEqual(desiredKongState(testInput([api], [alice, bob])));
+    const second = desiredKongState(testInput([api], [alice, bob]), memo);
+    expect(entitiesOf(second, "alice")).toHaveLength(4);
+    const before = entitiesOf(first, "alice");
+    for (const [i, entity] of entitiesOf(second, "alice").entries()) expect(entity).toBe(before[i]);
+  });
+
+  it("computes a subscription again when its credential, its spec or its plan's spec changed", () => {
+    const memo = new SubscriptionEntities();
+    const first = desiredKongState(testInput([api], [alice, bob]), memo);
+    const rotated = { ...alice, credential: { kind: "key-auth" as const, keys: ["a2", "a"] } };
+    const stricter = testPlan("gold", { rateLimits: { minute: 10 } });
+    stricter.metadata.generation = 2;
+    const changed = desiredKongState(testInput([api], [rotated, { ...bob, plan: stricter }]), memo);
+    expect(entitiesOf(changed, "alice").filter((e) => e.collection === "key-auths")).toHaveLength(2);
+    const limits = entitiesOf(changed, "bob").find((e) => e.collection === "plugins");
+    expect(limits?.fields.config).toMatchObject({ minute: 10 });
+    expect(entitiesOf(changed, "bob")[0]).not.toBe(entitiesOf(first, "bob")[0]);
+  });
+
+  it("forgets a subscription that is no longer desired", () => {
+    const memo = new SubscriptionEntities();
+    desiredKongState(testInput([api], [alice, bob]), memo);
+    expect(entitiesOf(desiredKongState(testInput([api], [bob]), memo), "alice")).toEqual([]);
   });
 });

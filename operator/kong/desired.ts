@@ -140,110 +140,220 @@ function pluginConfig(plugin: KongPluginSpec): JsonObject {
 class EntityBuilder {
   readonly entities: KongStateEntity[] = [];
   private readonly portalTagValue: string;
+  private lastTags: { owner: ResourceRef; tags: string[] } | undefined;
 
   constructor(private readonly portal: ApiPortal) {
     this.portalTagValue = portalTag(portal.metadata.namespace ?? "", nameOf(portal.metadata));
+  }
+
+  /** The tags of an owner's entities: one array for all of them (a subscription has four). */
+  private tagsOf(owner: ResourceRef): string[] {
+    if (this.lastTags?.owner !== owner)
+      this.lastTags = { owner, tags: [MANAGED_TAG, this.portalTagValue, ownerTag(owner)] };
+    return this.lastTags.tags;
   }
 
   id(key: string): string {
     return kongId(this.portal.metadata.namespace ?? "", nameOf(this.portal.metadata), key);
   }
 
+  /** Adds an entity in a role (with the other resource or the index its description needs); returns its id. */
   add(
-    collection: KongCollection,
-    key: string,
+    role: Role,
     owner: ResourceRef,
-    label: string,
     fields: JsonObject,
-    origin?: EntityOrigin,
-    sensitive = false,
+    about: { related?: ResourceRef; index?: number } = {},
   ): string {
-    const id = this.id(key);
-    const tags = [MANAGED_TAG, this.portalTagValue, ownerTag(owner)];
-    const entity: KongStateEntity = {
-      collection,
-      id,
-      key,
-      owner,
-      label,
-      fields: { ...fields, tags },
-      sensitive,
-      ...(origin ? { origin } : {}),
-    };
+    const entity = new DesiredEntity(role, owner, { ...fields, tags: this.tagsOf(owner) }, about, (key) =>
+      this.id(key),
+    );
     this.entities.push(entity);
-    return id;
+    return entity.id;
   }
 }
 
+/**
+ * What an entity is for (a subscription's consumer, an Api's route, …): its collection, and how its natural
+ * key, label and origin follow from its owner, fields and `related`/`index`. Computed when asked, because
+ * kept as strings on each entity they were 40% of the memory a subscription's entities hold between syncs,
+ * and only the id derivation, errors and logs read them.
+ */
+interface Role {
+  readonly collection: KongCollection;
+  readonly sensitive: boolean;
+  key(e: DesiredEntity): string;
+  label(e: DesiredEntity): string;
+  origin(e: DesiredEntity): EntityOrigin;
+}
+
+/** A desired entity: a KongStateEntity whose key, label and origin its role computes. */
+class DesiredEntity implements KongStateEntity {
+  readonly related: ResourceRef | undefined;
+  readonly index: number | undefined;
+  readonly id: string;
+
+  constructor(
+    private readonly role: Role,
+    readonly owner: ResourceRef,
+    readonly fields: JsonObject,
+    about: { related?: ResourceRef; index?: number },
+    idOf: (key: string) => string,
+  ) {
+    this.related = about.related;
+    this.index = about.index;
+    this.id = idOf(role.key(this));
+  }
+
+  get collection(): KongCollection {
+    return this.role.collection;
+  }
+
+  get sensitive(): boolean {
+    return this.role.sensitive;
+  }
+
+  get key(): string {
+    return this.role.key(this);
+  }
+
+  get label(): string {
+    return this.role.label(this);
+  }
+
+  get origin(): EntityOrigin {
+    return this.role.origin(this);
+  }
+
+  /** `of Subscription shop/a`, as labels end. */
+  get of(): string {
+    return `of ${describeResource(this.owner)}`;
+  }
+
+  /** The related resource (an Api, a Plan); roles that use it always pass one. */
+  get other(): ResourceRef {
+    if (!this.related) throw new Error(`the ${this.collection} entity ${this.id} has no related resource`);
+    return this.related;
+  }
+
+  get name(): string {
+    return String(this.fields.name);
+  }
+}
+
+const own = (e: DesiredEntity, field: string): EntityOrigin => ({ resource: e.owner, field });
+
+const ROLES = {
+  service: {
+    collection: "services",
+    sensitive: false,
+    key: (e) => naturalKeys.service(e.owner),
+    label: (e) => `service "${e.name}" ${e.of}`,
+    origin: (e) => own(e, "spec.upstream"),
+  },
+  route: {
+    collection: "routes",
+    sensitive: false,
+    key: (e) => naturalKeys.route(e.owner, e.index ?? 0),
+    label: (e) => `route "${e.name}" ${e.of} (spec.routes[${e.index}])`,
+    origin: (e) => own(e, `spec.routes[${e.index}]`),
+  },
+  /** A plugin the Api's auth implies (key-auth or jwt, and acl). */
+  authPlugin: {
+    collection: "plugins",
+    sensitive: false,
+    key: (e) => naturalKeys.servicePlugin(e.owner, e.name),
+    label: (e) => `${e.name} plugin ${e.of}`,
+    origin: (e) => own(e, "spec.auth"),
+  },
+  /** A plugin of the Api's spec.plugins. */
+  apiPlugin: {
+    collection: "plugins",
+    sensitive: false,
+    key: (e) => naturalKeys.servicePlugin(e.owner, e.name),
+    label: (e) => `${e.name} plugin ${e.of}`,
+    origin: (e) => own(e, `spec.plugins[name=${e.name}]`),
+  },
+  consumer: {
+    collection: "consumers",
+    sensitive: false,
+    key: (e) => naturalKeys.consumer(e.owner),
+    label: (e) => `consumer "${String(e.fields.username)}" ${e.of}`,
+    origin: (e) => own(e, "metadata.name"),
+  },
+  acl: {
+    collection: "acls",
+    sensitive: false,
+    key: (e) => naturalKeys.acl(e.owner),
+    label: (e) => `ACL membership ${e.of} in the group of ${describeResource(e.other)}`,
+    origin: (e) => own(e, "spec.apiRef"),
+  },
+  keyAuth: {
+    collection: "key-auths",
+    sensitive: true,
+    key: (e) => naturalKeys.keyAuth(e.owner, String(e.fields.key)),
+    label: (e) => `${e.index === 0 ? "current" : "previous"} API key ${e.of}`,
+    origin: (e) => own(e, "spec.credentials"),
+  },
+  jwt: {
+    collection: "jwts",
+    sensitive: true,
+    key: (e) => naturalKeys.jwt(e.owner),
+    label: (e) => `jwt credential ${e.of}`,
+    origin: (e) => own(e, "spec.credentials"),
+  },
+  rateLimits: {
+    collection: "plugins",
+    sensitive: false,
+    key: (e) => naturalKeys.consumerPlugin(e.owner, "rate-limiting"),
+    label: (e) => `rate-limiting plugin ${e.of} (limits of ${describeResource(e.other)})`,
+    origin: (e) => ({ resource: e.other, field: "spec.rateLimits" }),
+  },
+  /** A plugin of the Plan's spec.plugins, per consumer. */
+  planPlugin: {
+    collection: "plugins",
+    sensitive: false,
+    key: (e) => naturalKeys.consumerPlugin(e.owner, e.name),
+    label: (e) => `${e.name} plugin ${e.of} (from ${describeResource(e.other)})`,
+    origin: (e) => ({ resource: e.other, field: `spec.plugins[name=${e.name}]` }),
+  },
+} satisfies Record<string, Role>;
+
 function addApi(b: EntityBuilder, api: Api, upstream: string): void {
   const ref = refOf("Api", api);
-  const of = `of ${describeResource(ref)}`;
-  const name = serviceName(api);
-  const serviceId = b.add(
-    "services",
-    naturalKeys.service(ref),
-    ref,
-    `service "${name}" ${of}`,
-    { name, ...upstreamFields(upstream) },
-    { resource: ref, field: "spec.upstream" },
-  );
+  const serviceId = b.add(ROLES.service, ref, { name: serviceName(api), ...upstreamFields(upstream) });
   const service = { id: serviceId };
   api.spec.routes.forEach((route, i) => {
-    const routeName = kongName("wicked", ref.namespace, ref.name, String(i));
-    b.add(
-      "routes",
-      naturalKeys.route(ref, i),
-      ref,
-      `route "${routeName}" ${of} (spec.routes[${i}])`,
-      {
-        name: routeName,
-        service,
-        protocols: ["http", "https"],
-        paths: orNull(route.paths),
-        hosts: orNull(route.hosts),
-        methods: orNull(route.methods),
-        strip_path: route.stripPath ?? true,
-      },
-      { resource: ref, field: `spec.routes[${i}]` },
-    );
+    const fields = {
+      name: kongName("wicked", ref.namespace, ref.name, String(i)),
+      service,
+      protocols: ["http", "https"],
+      paths: orNull(route.paths),
+      hosts: orNull(route.hosts),
+      methods: orNull(route.methods),
+      strip_path: route.stripPath ?? true,
+    };
+    b.add(ROLES.route, ref, fields, { index: i });
   });
-  const servicePlugin = (plugin: string, config: JsonObject, enabled: boolean, field: string) =>
-    b.add(
-      "plugins",
-      naturalKeys.servicePlugin(ref, plugin),
-      ref,
-      `${plugin} plugin ${of}`,
-      { name: plugin, service, route: null, consumer: null, config, enabled },
-      { resource: ref, field },
-    );
+  const servicePlugin = (role: Role, plugin: string, config: JsonObject, enabled = true) =>
+    b.add(role, ref, { name: plugin, service, route: null, consumer: null, config, enabled });
   const auth = authOf(api);
   if (auth === "key-auth") {
     const header = api.spec.auth?.keyHeader ?? DEFAULT_KEY_HEADER;
-    servicePlugin("key-auth", { key_names: [header], hide_credentials: true }, true, "spec.auth");
+    servicePlugin(ROLES.authPlugin, "key-auth", { key_names: [header], hide_credentials: true });
   } else if (auth === "oauth2") {
-    servicePlugin(
-      "jwt",
-      {
-        key_claim_name: JWT_KEY_CLAIM,
-        claims_to_verify: ["exp"],
-        header_names: ["authorization"],
-        uri_param_names: [],
-        cookie_names: [],
-      },
-      true,
-      "spec.auth",
-    );
+    servicePlugin(ROLES.authPlugin, "jwt", {
+      key_claim_name: JWT_KEY_CLAIM,
+      claims_to_verify: ["exp"],
+      header_names: ["authorization"],
+      uri_param_names: [],
+      cookie_names: [],
+    });
   }
   if (auth !== "none") {
-    servicePlugin("acl", { allow: [aclGroup(api)], hide_groups_header: true }, true, "spec.auth");
+    servicePlugin(ROLES.authPlugin, "acl", { allow: [aclGroup(api)], hide_groups_header: true });
   }
   for (const plugin of api.spec.plugins ?? []) {
-    servicePlugin(
-      plugin.name,
-      pluginConfig(plugin),
-      plugin.enabled ?? true,
-      `spec.plugins[name=${plugin.name}]`,
-    );
+    servicePlugin(ROLES.apiPlugin, plugin.name, pluginConfig(plugin), plugin.enabled ?? true);
   }
 }
 
@@ -254,95 +364,109 @@ function addSubscription(b: EntityBuilder, entry: DesiredSubscription): void {
   if (authOf(api) === "none") return;
   const ref = refOf("Subscription", subscription);
   const planRef = refOf("Plan", plan);
-  const of = `of ${describeResource(ref)}`;
   const username = kongName("wicked", ref.namespace, ref.name);
-  const uid = subscription.metadata.uid;
-  const consumerId = b.add(
-    "consumers",
-    naturalKeys.consumer(ref),
-    ref,
-    `consumer "${username}" ${of}`,
-    { username, custom_id: uid ?? null },
-    { resource: ref, field: "metadata.name" },
-  );
+  const consumerId = b.add(ROLES.consumer, ref, { username, custom_id: subscription.metadata.uid ?? null });
   const consumer = { id: consumerId };
-  b.add(
-    "acls",
-    naturalKeys.acl(ref),
-    ref,
-    `ACL membership ${of} in the group of ${describeResource(refOf("Api", api))}`,
-    { consumer, group: aclGroup(api) },
-    { resource: ref, field: "spec.apiRef" },
-  );
+  b.add(ROLES.acl, ref, { consumer, group: aclGroup(api) }, { related: refOf("Api", api) });
   if (credential.kind === "key-auth") {
-    credential.keys.forEach((key, i) => {
-      b.add(
-        "key-auths",
-        naturalKeys.keyAuth(ref, key),
-        ref,
-        `${i === 0 ? "current" : "previous"} API key ${of}`,
-        { consumer, key },
-        { resource: ref, field: "spec.credentials" },
-        true,
-      );
+    credential.keys.forEach((key, index) => {
+      b.add(ROLES.keyAuth, ref, { consumer, key }, { index });
     });
   } else {
     const [publicKey] = credential.publicKeysPem;
     if (publicKey !== undefined) {
-      b.add(
-        "jwts",
-        naturalKeys.jwt(ref),
-        ref,
-        `jwt credential ${of}`,
-        { consumer, key: credential.clientId, algorithm: "RS256", rsa_public_key: publicKey },
-        { resource: ref, field: "spec.credentials" },
-        true,
-      );
+      b.add(ROLES.jwt, ref, {
+        consumer,
+        key: credential.clientId,
+        algorithm: "RS256",
+        rsa_public_key: publicKey,
+      });
     }
   }
   const limits = plan.spec.rateLimits ?? {};
   if (PERIODS.some((p) => limits[p] !== undefined)) {
     const config: JsonObject = { limit_by: "consumer", policy: "local" };
     for (const period of PERIODS) config[period] = limits[period] ?? null;
-    b.add(
-      "plugins",
-      naturalKeys.consumerPlugin(ref, "rate-limiting"),
-      ref,
-      `rate-limiting plugin ${of} (limits of ${describeResource(planRef)})`,
-      {
-        name: "rate-limiting",
-        service: { id: b.id(naturalKeys.service(refOf("Api", api))) },
-        route: null,
-        consumer,
-        config,
-        enabled: true,
-      },
-      { resource: planRef, field: "spec.rateLimits" },
-    );
+    const fields = {
+      name: "rate-limiting",
+      service: { id: b.id(naturalKeys.service(refOf("Api", api))) },
+      route: null,
+      consumer,
+      config,
+      enabled: true,
+    };
+    b.add(ROLES.rateLimits, ref, fields, { related: planRef });
   }
   for (const plugin of plan.spec.plugins ?? []) {
-    b.add(
-      "plugins",
-      naturalKeys.consumerPlugin(ref, plugin.name),
-      ref,
-      `${plugin.name} plugin ${of} (from ${describeResource(planRef)})`,
-      {
-        name: plugin.name,
-        service: null,
-        route: null,
-        consumer,
-        config: pluginConfig(plugin),
-        enabled: plugin.enabled ?? true,
-      },
-      { resource: planRef, field: `spec.plugins[name=${plugin.name}]` },
-    );
+    const fields = {
+      name: plugin.name,
+      service: null,
+      route: null,
+      consumer,
+      config: pluginConfig(plugin),
+      enabled: plugin.enabled ?? true,
+    };
+    b.add(ROLES.planPlugin, ref, fields, { related: planRef });
   }
 }
 
-/** The Kong state the portal's resources ask for: entities keyed by id, each with tags, owner and origin. */
-export function desiredKongState(input: DesiredInput): KongState {
+/** What a subscription's entities are a function of: the specs (by generation), the credential and the portal. */
+function inputsOf(portal: ApiPortal, entry: DesiredSubscription): string {
+  const version = (o: { metadata: { uid?: string; generation?: number } }) =>
+    `${o.metadata.uid}@${o.metadata.generation}`;
+  const c = entry.credential;
+  const credential = c.kind === "key-auth" ? c.keys.join("\n") : `${c.clientId}\n${c.publicKeysPem[0]}`;
+  return [
+    portal.metadata.namespace,
+    nameOf(portal.metadata),
+    version(entry.subscription),
+    version(entry.api),
+    version(entry.plan),
+    c.kind,
+    credential,
+  ].join("|");
+}
+
+/**
+ * The entities of each subscription as last computed, reused while its inputs are unchanged: the entities
+ * stay the same objects from sync to sync, so most of a large portal costs neither hashing nor comparing
+ * (sync.ts takes an entity it left in Kong, itself, as in sync). One per portal, kept across syncs.
+ */
+export class SubscriptionEntities {
+  private computed = new Map<string, { inputs: string; entities: KongStateEntity[] }>();
+
+  /** The entities of each subscription, computing those whose inputs changed; forgets the others. */
+  resolve(portal: ApiPortal, subscriptions: readonly DesiredSubscription[]): KongStateEntity[] {
+    const next = new Map<string, { inputs: string; entities: KongStateEntity[] }>();
+    const all: KongStateEntity[] = [];
+    for (const entry of subscriptions) {
+      const key = entry.subscription.metadata.uid ?? nameOf(entry.subscription.metadata);
+      const inputs = inputsOf(portal, entry);
+      const before = this.computed.get(key);
+      const entities =
+        before?.inputs === inputs ? before.entities : subscriptionEntities(new EntityBuilder(portal), entry);
+      next.set(key, { inputs, entities });
+      for (const entity of entities) all.push(entity);
+    }
+    this.computed = next;
+    return all;
+  }
+}
+
+function subscriptionEntities(b: EntityBuilder, entry: DesiredSubscription): KongStateEntity[] {
+  addSubscription(b, entry);
+  return b.entities;
+}
+
+/**
+ * The Kong state the portal's resources ask for: entities keyed by id, each with tags, owner and origin.
+ * With the memo of earlier calls, a subscription whose inputs did not change gets its earlier entities.
+ */
+export function desiredKongState(
+  input: DesiredInput,
+  memo: SubscriptionEntities = new SubscriptionEntities(),
+): KongState {
   const builder = new EntityBuilder(input.portal);
   for (const api of input.apis) addApi(builder, api, input.resolveUpstream(api));
-  for (const entry of input.subscriptions) addSubscription(builder, entry);
-  return kongState(builder.entities);
+  return kongState([...builder.entities, ...memo.resolve(input.portal, input.subscriptions)]);
 }

@@ -21,6 +21,11 @@ function asKongReturns(entity: KongStateEntity): KongStateEntity {
   return actualEntity(entity.collection, fields as unknown as Parameters<typeof actualEntity>[1]);
 }
 
+/** The entity with other fields. */
+function withFields(e: KongStateEntity, fields: JsonObject): KongStateEntity {
+  return { collection: e.collection, id: e.id, label: e.label, sensitive: e.sensitive, fields };
+}
+
 function kongHolding(
   state: KongState,
   change: (e: KongStateEntity) => KongStateEntity | undefined = (e) => e,
@@ -71,7 +76,7 @@ describe("diffKongState", () => {
 
   it("updates an entity whose wicked-set field differs, naming the fields but not their values", () => {
     const actual = kongHolding(world, (e) =>
-      e.collection === "routes" ? { ...e, fields: { ...e.fields, paths: ["/elsewhere"] } } : e,
+      e.collection === "routes" ? withFields(e, { ...e.fields, paths: ["/elsewhere"] }) : e,
     );
     const plan = diffKongState(world, actual);
     expect(plan.steps).toHaveLength(1);
@@ -83,7 +88,7 @@ describe("diffKongState", () => {
   it("updates a plugin whose config value differs, but ignores config defaults Kong adds", () => {
     const actual = kongHolding(world, (e) =>
       e.fields.name === "rate-limiting"
-        ? { ...e, fields: { ...e.fields, config: { ...(e.fields.config as JsonObject), minute: 99 } } }
+        ? withFields(e, { ...e.fields, config: { ...(e.fields.config as JsonObject), minute: 99 } })
         : e,
     );
     expect(summary(diffKongState(world, actual))).toEqual(["update plugins"]);

@@ -69,6 +69,11 @@ export function diffKongState(desired: KongState, actual: KongState): KongPlan {
   const inSync: KongStateEntity[] = [];
   for (const entity of desired.entities.values()) {
     const current = actual.entities.get(entity.id);
+    // The entity a previous sync left in Kong (SyncReport.after), unchanged since: nothing to compare.
+    if (current === entity) {
+      inSync.push(entity);
+      continue;
+    }
     if (!current || current.collection !== entity.collection) {
       upserts.push({ action: "create", desired: entity });
       continue;

@@ -4,7 +4,7 @@
  * AbortSignal that stops both the waiting and the retrying. 4xx answers are Kong's verdict and are not
  * retried.
  */
-import { type BackoffOptions, backoffDelay } from "../runtime/backoff.ts";
+import { type BackoffOptions, backoffDelay } from "../../controller-runtime/backoff.ts";
 import { KongAdminError } from "./admin-client.ts";
 
 /** How requests are retried. */

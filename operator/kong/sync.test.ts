@@ -76,6 +76,24 @@ describe("syncKong", () => {
     expect(report.created).toMatchObject({ consumers: 1, acls: 1, "key-auths": 1, plugins: 1 });
   });
 
+  it("reports each subscription once its own entities are in Kong, not at the end of the sync", async () => {
+    const writesAtReport = new Map<string, number>();
+    const onSubscriptionSynced = (owner: { name: string }) => writesAtReport.set(owner.name, double.writes);
+    const first = await sync(world([keySub("alice"), keySub("bob"), keySub("carol")]), {
+      concurrency: 1,
+      onSubscriptionSynced,
+    });
+    expect([...writesAtReport.keys()].sort()).toEqual(["alice", "bob", "carol"]);
+    expect(Math.min(...writesAtReport.values())).toBeLessThan(first.writes - 4);
+
+    writesAtReport.clear();
+    double.resetCounters();
+    await sync(world([keySub("alice"), keySub("bob"), keySub("carol"), keySub("dave")]), {
+      onSubscriptionSynced,
+    });
+    expect(Object.fromEntries(writesAtReport)).toEqual({ alice: 0, bob: 0, carol: 0, dave: 4 });
+  });
+
   it("removes a deleted subscription's consumer and credentials, with one write", async () => {
     await sync(world());
     double.resetCounters();
@@ -255,15 +273,17 @@ describe("syncKong", () => {
 
   it("skips what depends on an entity Kong refused, and says what it waits for", async () => {
     await admin("POST", "/services", { name: "wicked.shop.orders", url: "http://foreign.invalid" });
-    const report = await sync(world([keySub("alice")]));
+    const synced: string[] = [];
+    const report = await sync(world([keySub("alice")]), { onSubscriptionSynced: (o) => synced.push(o.name) });
+    expect(synced).toEqual([]);
     const reasons = report.errors.map((e) => `${e.collection} ${e.reason}`);
     expect(reasons).toEqual([
       "services KongConflict",
       "plugins DependencyNotProgrammed",
       "plugins DependencyNotProgrammed",
+      "routes DependencyNotProgrammed",
+      "routes DependencyNotProgrammed",
       "plugins DependencyNotProgrammed",
-      "routes DependencyNotProgrammed",
-      "routes DependencyNotProgrammed",
     ]);
     expect(report.errors.find((e) => e.owner?.kind === "Subscription")?.message).toBe(
       'the rate-limiting plugin of Subscription shop/alice (limits of Plan shop/gold) waits for the service "wicked.shop.orders" of Api shop/orders, which could not be programmed',

@@ -40,6 +40,18 @@ export interface SyncOptions {
   concurrency?: number;
   /** Logs each write ("Created Kong route") with the owning resource; never a credential. */
   log?: Logger;
+  /**
+   * Kong's state as the last sync left it (SyncReport.after): diffed against instead of reading Kong, so a
+   * sync after a change costs the writes of that change only. Without it every collection is read (the
+   * periodic drift sweep).
+   */
+  known?: KongState;
+  /**
+   * Called for each Subscription whose entities are all in Kong as desired: before the first write for those
+   * already in sync, and right after its own last write for the others. A large sync (an operator's first,
+   * a rollout) thus reports Subscriptions one by one instead of all at its end.
+   */
+  onSubscriptionSynced?: (owner: ResourceRef) => void;
 }
 
 /** Entities per collection. */
@@ -72,6 +84,11 @@ export interface SyncReport {
   inSync: number;
   drift: DriftItem[];
   errors: KongSyncError[];
+  /**
+   * Kong's state after the sync, for the next sync's `known`; absent when a write failed (then only a read
+   * tells what Kong holds).
+   */
+  after?: KongState;
 }
 
 function zeroCounts(): CollectionCounts {
@@ -133,6 +150,31 @@ function stages(steps: readonly KongPlanStep[]): KongPlanStep[][] {
   return result;
 }
 
+/**
+ * Splits a plan into the steps that run first, in stages (every delete, and the upserts of Apis and the
+ * portal, which Subscriptions' entities may reference), and each Subscription's own upserts, in creation
+ * order: one Subscription's writes depend on each other only, so Subscriptions run side by side.
+ */
+function partitionBySubscription(steps: readonly KongPlanStep[]): {
+  shared: KongPlanStep[];
+  bySubscription: Map<string, { owner: ResourceRef; steps: KongPlanStep[] }>;
+} {
+  const shared: KongPlanStep[] = [];
+  const bySubscription = new Map<string, { owner: ResourceRef; steps: KongPlanStep[] }>();
+  for (const step of steps) {
+    const owner = step.action === "delete" ? undefined : step.desired.owner;
+    if (owner?.kind !== "Subscription") {
+      shared.push(step);
+      continue;
+    }
+    const key = resourceKey(owner);
+    const group = bySubscription.get(key) ?? { owner, steps: [] };
+    group.steps.push(step);
+    bySubscription.set(key, group);
+  }
+  return { shared, bySubscription };
+}
+
 const VERBS = { create: "Created", update: "Updated", delete: "Deleted" } as const;
 
 /**
@@ -180,7 +222,7 @@ export async function syncKong(
     },
   };
   const requestOptions = (sensitive: boolean) => ({ sensitive, ...(signal ? { signal } : {}) });
-  const actual = await readKongState(client, opts.scopeTags, retry, signal);
+  const actual = opts.known ?? (await readKongState(client, opts.scopeTags, retry, signal));
   const plan = diffKongState(desired, actual);
   for (const entity of plan.inSync) ledger?.record(entity.id, fieldsDigest(entity.fields));
   report.inSync = plan.inSync.length;
@@ -280,12 +322,47 @@ export async function syncKong(
     }
   };
 
-  for (const stage of stages(plan.steps)) await runPool(stage, opts.concurrency ?? 4, apply);
+  const concurrency = opts.concurrency ?? 4;
+  const { shared, bySubscription } = partitionBySubscription(plan.steps);
+  const failedOwners = new Set<string>();
+  let errorsSeen = 0;
+  const synced = (owner: ResourceRef) => {
+    for (; errorsSeen < report.errors.length; errorsSeen++) {
+      const failed = report.errors[errorsSeen]?.owner;
+      if (failed) failedOwners.add(resourceKey(failed));
+    }
+    if (!failedOwners.has(resourceKey(owner))) opts.onSubscriptionSynced?.(owner);
+  };
+  const subscriptions = new Map<string, ResourceRef>();
+  for (const entity of desired.entities.values())
+    if (entity.owner?.kind === "Subscription") subscriptions.set(resourceKey(entity.owner), entity.owner);
+  const touched = new Set(
+    plan.steps.flatMap((s) => {
+      const owner = s.action === "delete" ? s.actual.owner : s.desired.owner;
+      return owner ? [resourceKey(owner)] : [];
+    }),
+  );
+  for (const [key, owner] of subscriptions) if (!touched.has(key)) synced(owner);
+  for (const stage of stages(shared)) await runPool(stage, concurrency, apply);
+  for (const [key, owner] of subscriptions) if (touched.has(key) && !bySubscription.has(key)) synced(owner);
+  await runPool([...bySubscription.values()], concurrency, async ({ owner, steps }) => {
+    for (const step of steps) await apply(step);
+    synced(owner);
+  });
   ledger?.retainOnly(desired.entities);
   for (const step of cascaded) {
     if (step.cascadedBy !== undefined && deletedIds.has(step.cascadedBy)) {
       report.deleted[step.actual.collection]++;
+      deletedIds.add(step.actual.id);
     }
+  }
+  if (report.errors.length === 0) {
+    // Every write succeeded: Kong holds the desired entities, minus nothing, plus whatever it held that was
+    // neither desired nor deleted (no such entity survives a successful plan, but keep what was read).
+    const after = new Map(actual.entities);
+    for (const id of deletedIds) after.delete(id);
+    for (const [id, entity] of desired.entities) after.set(id, entity);
+    report.after = { entities: after };
   }
   return report;
 }

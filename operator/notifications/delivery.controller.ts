@@ -7,10 +7,10 @@
  * queue and workers: a slow SMTP server never holds up another controller's reconcile.
  */
 import type { ApiPortal } from "../../api/v1alpha1/index.ts";
+import type { ControllerOptions, ReconcileContext } from "../../controller-runtime/controller.ts";
+import type { KubeObject, ObjectKey, Result } from "../../controller-runtime/types.ts";
 import type { PortalDatabases } from "../apiportal/database.ts";
 import { APIPORTAL, CONFIGMAP, SECRET } from "../gvks.ts";
-import type { ControllerOptions, ReconcileContext } from "../runtime/controller.ts";
-import type { KubeObject, ObjectKey, Result } from "../runtime/types.ts";
 import { applyOwnStatus } from "../status.ts";
 import { type DeliveryContext, deliver } from "./delivery.ts";
 import { healthCondition } from "./health.ts";

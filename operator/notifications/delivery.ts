@@ -5,8 +5,8 @@
  * down, a webhook answers 500), the rest of the pass skips it instead of hammering it.
  */
 import type { Kysely } from "kysely";
+import { type BackoffOptions, backoffDelay } from "../../controller-runtime/backoff.ts";
 import type { Database } from "../../db/schema.ts";
-import { type BackoffOptions, backoffDelay } from "../runtime/backoff.ts";
 import { chatPayload } from "./chat.ts";
 import { type ChatEvent, TOKEN_FIELD } from "./effects.ts";
 import { abandon, type ClaimedEffect, markSent, release } from "./ledger.ts";

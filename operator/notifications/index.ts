@@ -10,8 +10,9 @@
  *   notifications.metrics.register(manager.registry);
  *   // on stop, after manager.stop(): await notifications.mailer.close();
  */
+
+import type { ControllerOptions } from "../../controller-runtime/controller.ts";
 import type { PortalDatabases } from "../apiportal/database.ts";
-import type { ControllerOptions } from "../runtime/controller.ts";
 import { type NotificationDeps, notificationDeliveryController } from "./delivery.controller.ts";
 import { NotificationMetrics } from "./metrics.ts";
 import { DEFAULT_TUNING, type NotificationTuning, sendTimeouts } from "./options.ts";

@@ -11,6 +11,11 @@
 import type { Kysely } from "kysely";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { KubeClient } from "../../controller-runtime/client.ts";
+import { EVENT_GVK, type KubeEvent } from "../../controller-runtime/events.ts";
+import { clientFor, createNamespace, loadKubeConfig } from "../../controller-runtime/testing-cluster.ts";
+import { rfc3339 } from "../../controller-runtime/time.ts";
+import type { KubeObject } from "../../controller-runtime/types.ts";
 import { createDatabase } from "../../db/connect.ts";
 import { migrateToLatest } from "../../db/migrate.ts";
 import type { OutboxEvent } from "../../db/outbox.ts";
@@ -23,11 +28,6 @@ import { startNotificationsProcess } from "../../test/support/notifications-proc
 import { metricValue, type OperatorProcess } from "../../test/support/operator-process.ts";
 import { type ReceivedMail, type SmtpSink, startSmtpSink } from "../../test/support/smtp-sink.ts";
 import { APIPORTAL, SUBSCRIPTION } from "../gvks.ts";
-import type { KubeClient } from "../runtime/client.ts";
-import { EVENT_GVK, type KubeEvent } from "../runtime/events.ts";
-import { clientFor, createNamespace, loadKubeConfig } from "../runtime/testing-cluster.ts";
-import { rfc3339 } from "../runtime/time.ts";
-import type { KubeObject } from "../runtime/types.ts";
 import { messageIdFor } from "./mail.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: objects read back from the apiserver, checked field by field

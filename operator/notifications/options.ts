@@ -2,7 +2,7 @@
  * Tuning of notifications, with defaults that suit a Deployment and an environment variable for each, so
  * tests (and operators) can shorten the waits.
  */
-import type { BackoffOptions } from "../runtime/backoff.ts";
+import type { BackoffOptions } from "../../controller-runtime/backoff.ts";
 
 /** How notifications poll, claim, retry and batch. */
 export interface NotificationTuning {

@@ -3,7 +3,7 @@
  * reconciles, so a change to a mail or webhook Secret or the template ConfigMap wakes the portal at once
  * instead of at its next poll.
  */
-import type { KubeObject, ObjectKey } from "../runtime/types.ts";
+import type { KubeObject, ObjectKey } from "../../controller-runtime/types.ts";
 
 /** An index from `namespace/name` of a Secret or ConfigMap to the portals that read it. */
 export class PortalReferences {

@@ -5,9 +5,10 @@
  */
 import type { V1ConfigMap, V1Secret } from "@kubernetes/client-node";
 import type { ApiPortal } from "../../api/v1alpha1/index.ts";
+import type { Cache } from "../../controller-runtime/cache.ts";
+import type { KubeObject } from "../../controller-runtime/types.ts";
+import { secretsReferencedBy } from "../apiportal/referenced-secrets.ts";
 import { CONFIGMAP, SECRET } from "../gvks.ts";
-import type { Cache } from "../runtime/cache.ts";
-import type { KubeObject } from "../runtime/types.ts";
 import type { ChatEvent, ChatType, PlanningConfig } from "./effects.ts";
 import type { PortalFacts } from "./mail.ts";
 import { type TemplateSet, templateSet } from "./mail-templates.ts";
@@ -131,14 +132,9 @@ export function notifies(settings: NotificationSettings): boolean {
 /** Secrets and ConfigMaps a portal's notifications read, as `namespace/name`, for the controllers' watches. */
 export function referencedObjects(portal: ApiPortal): { secrets: string[]; configMaps: string[] } {
   const namespace = portal.metadata.namespace ?? "";
-  const secrets = [
-    portal.spec.database.urlSecretRef.name,
-    ...(portal.spec.mail ? [portal.spec.mail.smtpSecretRef.name] : []),
-    ...(portal.spec.chat?.targets ?? []).map((t) => t.webhookUrlSecretRef.name),
-  ];
   const ref = portal.spec.mail?.templatesConfigMapRef;
   return {
-    secrets: secrets.map((s) => `${namespace}/${s}`),
+    secrets: secretsReferencedBy(portal).map((s) => `${namespace}/${s}`),
     configMaps: ref ? [`${namespace}/${ref.name}`] : [],
   };
 }

@@ -5,10 +5,10 @@
  * resync or a restart plans nothing twice. It only writes the ledger: no send happens here.
  */
 import type { Api, ApiClient, ApiPortal, Plan, Subscription } from "../../api/v1alpha1/index.ts";
+import type { Cache } from "../../controller-runtime/cache.ts";
+import type { ControllerOptions, ReconcileContext } from "../../controller-runtime/controller.ts";
+import type { KubeObject, ObjectKey, Result } from "../../controller-runtime/types.ts";
 import { API, APICLIENT, APIPORTAL, CONFIGMAP, PLAN, SECRET, SUBSCRIPTION } from "../gvks.ts";
-import type { Cache } from "../runtime/cache.ts";
-import type { ControllerOptions, ReconcileContext } from "../runtime/controller.ts";
-import type { KubeObject, ObjectKey, Result } from "../runtime/types.ts";
 import { live, portalOf } from "../world.ts";
 import type { NotificationDeps } from "./delivery.controller.ts";
 import type { Facts } from "./effects.ts";

@@ -26,7 +26,7 @@ describe("approvalState", () => {
     expect(state).toMatchObject({ approved: true, reason: "Approved" });
   });
 
-  it("needs a new decision when the subscription moves to another plan that requires approval", () => {
+  it("security #4: needs a new decision when the subscription moves to another plan that requires approval", () => {
     const approvedForPartner = { decision: "Approved" as const, decidedBy: "amy", plan: "partner" };
     expect(approvalState(sub("gold", approvedForPartner), plan("gold", true))).toMatchObject({
       approved: false,

@@ -6,8 +6,15 @@
  */
 import type { V1Secret } from "@kubernetes/client-node";
 import { type Api, type ApiPortal, DEFAULT_KEY_HEADER, type Subscription } from "../../api/v1alpha1/index.ts";
+import { labelValue } from "../../controller-runtime/labels.ts";
 import { portalUrls } from "../apiportal/components.ts";
-import { labelValue } from "../runtime/labels.ts";
+
+/**
+ * The label that grants a Secret to one Subscription: the operator puts it on the Secrets it generates, and a
+ * bring-your-own Secret must carry it, set by someone who may write Secrets in the namespace. Without it
+ * anyone allowed to create a Subscription could name another subscription's Secret and read its credentials.
+ */
+export const SUBSCRIPTION_LABEL = "wicked.dev/subscription";
 
 /** When the current credentials were issued. */
 export const ISSUED_AT_ANNOTATION = "wicked.dev/credentials-issued-at";
@@ -111,7 +118,7 @@ export function desiredCredentialsSecret(
       namespace: sub.metadata.namespace,
       labels: {
         "app.kubernetes.io/managed-by": "wicked-operator",
-        "wicked.dev/subscription": labelValue(sub.metadata.name ?? ""),
+        [SUBSCRIPTION_LABEL]: labelValue(sub.metadata.name ?? ""),
       },
       annotations,
       ownerReferences: [
@@ -130,21 +137,49 @@ export function desiredCredentialsSecret(
   return { secret, credential, issuedAt: newIssuedAt, ...(recheckAt ? { recheckAt } : {}) };
 }
 
-/** Reads bring-your-own credentials from a referenced Secret; undefined with a reason when unusable. */
+/**
+ * Why `secret` may not hold the credentials of `sub`, or undefined when it is granted to it: it carries
+ * SUBSCRIPTION_LABEL with the subscription's name and is controlled by no other object. Pure.
+ */
+export function secretGrantProblem(
+  sub: Pick<Subscription, "metadata">,
+  secret: Pick<V1Secret, "metadata">,
+): string | undefined {
+  const name = sub.metadata.name ?? "";
+  const controller = secret.metadata?.ownerReferences?.find((o) => o.controller);
+  if (controller && !(controller.kind === "Subscription" && controller.name === name))
+    return `belongs to ${controller.kind} ${controller.name}, and a Subscription may use only a Secret granted to it`;
+  const grantee = secret.metadata?.labels?.[SUBSCRIPTION_LABEL];
+  const wanted = labelValue(name);
+  if (grantee === undefined)
+    return `is not granted to Subscription ${name}: label the Secret ${SUBSCRIPTION_LABEL}=${wanted} to grant it`;
+  if (grantee !== wanted)
+    return `is granted to Subscription ${grantee} (label ${SUBSCRIPTION_LABEL}), not to ${name}; give this Subscription a Secret of its own`;
+  return undefined;
+}
+
+/** Reads bring-your-own credentials from a Secret granted to `sub`; undefined with a reason when unusable. */
 export function byoCredential(
+  sub: Pick<Subscription, "metadata">,
   api: Api,
   secret: V1Secret | undefined,
-): { credential?: IssuedCredential; problem?: string } {
-  if (!secret) return { problem: "does not exist" };
+): { credential?: IssuedCredential; problem?: string; reason?: "InvalidSecret" | "SecretNotGranted" } {
+  if (!secret) return { problem: "does not exist", reason: "InvalidSecret" };
+  const notGranted = secretGrantProblem(sub, secret);
+  if (notGranted) return { problem: notGranted, reason: "SecretNotGranted" };
   if ((api.spec.auth?.type ?? "key-auth") === "oauth2") {
     const clientId = decode(secret, "clientId");
     const clientSecret = decode(secret, "clientSecret");
-    if (!clientId || !clientSecret) return { problem: "needs the keys clientId and clientSecret" };
+    if (!clientId || !clientSecret)
+      return { problem: "needs the keys clientId and clientSecret", reason: "InvalidSecret" };
     return { credential: { kind: "oauth2", clientId, clientSecret } };
   }
   const apiKey = decode(secret, "apiKey");
-  if (!apiKey) return { problem: "needs the key apiKey" };
+  if (!apiKey) return { problem: "needs the key apiKey", reason: "InvalidSecret" };
   if (apiKey.length < 16)
-    return { problem: "holds an apiKey shorter than 16 characters; use a longer random key" };
+    return {
+      problem: "holds an apiKey shorter than 16 characters; use a longer random key",
+      reason: "InvalidSecret",
+    };
   return { credential: { kind: "key-auth", keys: [apiKey] } };
 }

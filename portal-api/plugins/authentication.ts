@@ -5,10 +5,12 @@
  */
 import { createRemoteJWKSet, type JWTVerifyGetKey, errors as joseErrors, jwtVerify } from "jose";
 import type { Kysely } from "kysely";
+import { preparedQuery } from "../../db/prepared.ts";
 import type { Database } from "../../db/schema.ts";
 import type { PortalApp } from "../context.ts";
 import type { Principal } from "../permissions.ts";
 import { unauthorized } from "../problems.ts";
+import { TokenCache } from "./token-cache.ts";
 
 /** What a verified access token says. */
 export interface AccessTokenClaims {
@@ -31,15 +33,19 @@ export class InvalidTokenError extends Error {
 
 /**
  * Verifies RFC 9068 access tokens: type `at+jwt`, signed by a key of `keys`, issued by `issuer` for
- * `audience`, not expired.
+ * `audience`, not expired. With a cache, a token that verified is taken again without checking its signature
+ * while the cache keeps it (token-cache.ts).
  */
 export function jwtTokenVerifier(opts: {
   issuer: string;
   audience: string;
   keys: JWTVerifyGetKey;
+  cache?: TokenCache<AccessTokenClaims>;
 }): TokenVerifier {
   return {
     async verify(token) {
+      const cached = opts.cache?.get(token);
+      if (cached) return cached;
       try {
         const { payload } = await jwtVerify(token, opts.keys, {
           issuer: opts.issuer,
@@ -49,11 +55,14 @@ export function jwtTokenVerifier(opts: {
           requiredClaims: ["sub", "exp", "client_id"],
         });
         const scope = typeof payload.scope === "string" ? payload.scope : "";
-        return {
+        const claims: AccessTokenClaims = {
           sub: String(payload.sub),
           clientId: String(payload.client_id),
           scopes: new Set(scope.split(" ").filter(Boolean)),
         };
+        // exp is a required claim, so jose has checked it is a number.
+        opts.cache?.set(token, claims, { exp: payload.exp as number, nbf: payload.nbf });
+        return claims;
       } catch (err) {
         if (err instanceof joseErrors.JWTExpired)
           throw new InvalidTokenError("The access token has expired; refresh it or log in again.");
@@ -68,13 +77,16 @@ export function jwtTokenVerifier(opts: {
   };
 }
 
-/** The verifier for a portal: the auth server's JWKS endpoint (fetched and cached by jose). */
+/**
+ * The verifier for a portal: the auth server's JWKS endpoint (fetched and cached by jose), and verified tokens
+ * remembered for up to a minute.
+ */
 export function remoteTokenVerifier(urls: { auth: string; api: string }): TokenVerifier {
   const keys = createRemoteJWKSet(new URL(`${urls.auth.replace(/\/+$/, "")}/jwks`), {
     cooldownDuration: 30_000,
     cacheMaxAge: 10 * 60_000,
   });
-  return jwtTokenVerifier({ issuer: urls.auth, audience: urls.api, keys });
+  return jwtTokenVerifier({ issuer: urls.auth, audience: urls.api, keys, cache: new TokenCache() });
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -84,6 +96,7 @@ export function addAuthentication(
   app: PortalApp,
   deps: { db: Kysely<Database>; tokens: TokenVerifier; verification: boolean },
 ): void {
+  const userQuery = preparedQuery<{ id: string }>();
   app.decorateRequest("principal", null);
   app.addHook("onRequest", async (request) => {
     const header = request.headers.authorization;
@@ -104,12 +117,14 @@ export function addAuthentication(
         "This access token was issued to an application, not a portal user; the portal API serves users.",
       );
     }
-    const user = await deps.db
-      .selectFrom("users")
-      .select(["id", "email", "display_name", "groups", "is_admin", "email_verified_at", "password_hash"])
-      .where("id", "=", claims.sub)
-      .where("deleted_at", "is", null)
-      .executeTakeFirst();
+    const query = userQuery("live-user", { id: claims.sub }, (v) =>
+      deps.db
+        .selectFrom("users")
+        .select(["id", "email", "display_name", "groups", "is_admin", "email_verified_at", "password_hash"])
+        .where("id", "=", v.id)
+        .where("deleted_at", "is", null),
+    );
+    const [user] = (await deps.db.executeQuery(query)).rows;
     if (!user) throw unauthorized("The account of this access token no longer exists.");
     const principal: Principal = {
       user: {

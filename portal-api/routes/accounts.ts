@@ -1,8 +1,9 @@
 /**
  * Unauthenticated account routes: sign up, verify the email address, request a new verification link, reset
- * a forgotten password. Throttled per client address, and worded so that the answers never reveal whether
- * an address has an account.
+ * a forgotten password. Throttled per client address, per account (the routes that mail an address) and
+ * globally, and worded so that the answers never reveal whether an address has an account.
  */
+import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import {
   EMAIL_PATTERN,
@@ -12,6 +13,7 @@ import {
   signUp,
   verifyEmail,
 } from "../../accounts/index.ts";
+import { accountKey, addressKey, type Check, throttle, WindowCounter } from "../../component/throttle.ts";
 import type { PortalApp, PortalContext } from "../context.ts";
 import { forbidden } from "../problems.ts";
 import { Accepted, Security } from "../schemas.ts";
@@ -22,7 +24,21 @@ const Token = Type.String({ minLength: 10, maxLength: 200, description: "The tok
 
 /** The routes under /accounts. */
 export async function accountRoutes(app: PortalApp, ctx: PortalContext): Promise<void> {
-  const rateLimit = { max: ctx.rateLimit.max, timeWindow: ctx.rateLimit.timeWindowMs };
+  const perAddress = new WindowCounter(ctx.throttle.perAddress);
+  const perAccount = new WindowCounter(ctx.throttle.perAccount);
+  const global = new WindowCounter(ctx.throttle.global);
+  const now = () => ctx.clock().getTime();
+  const byAddress = (request: FastifyRequest): Check[] => [
+    [perAddress, addressKey(request.clientAddress)],
+    [global, ""],
+  ];
+  /** For the routes with a token: per client address and global. */
+  const limited = throttle(byAddress, now);
+  /** For the routes that take (and mail) an email address: per account too. */
+  const limitedPerAccount = throttle((request) => {
+    const email = (request.body as { email?: unknown } | undefined)?.email;
+    return [...byAddress(request), [perAccount, accountKey(typeof email === "string" ? email : "")]];
+  }, now);
   const pendingDetail = ctx.config.mail.enabled
     ? "If this address can receive mail, a message with a verification link is on its way; follow it, then log in."
     : "The account is ready; log in.";
@@ -30,7 +46,7 @@ export async function accountRoutes(app: PortalApp, ctx: PortalContext): Promise
   app.post(
     "/accounts",
     {
-      config: { rateLimit },
+      preHandler: limitedPerAccount,
       schema: {
         operationId: "signUp",
         tags: ["accounts"],
@@ -66,7 +82,7 @@ export async function accountRoutes(app: PortalApp, ctx: PortalContext): Promise
   app.post(
     "/accounts/verify",
     {
-      config: { rateLimit },
+      preHandler: limited,
       schema: {
         operationId: "verifyEmail",
         tags: ["accounts"],
@@ -86,7 +102,7 @@ export async function accountRoutes(app: PortalApp, ctx: PortalContext): Promise
   app.post(
     "/accounts/verification",
     {
-      config: { rateLimit },
+      preHandler: limitedPerAccount,
       schema: {
         operationId: "resendVerification",
         tags: ["accounts"],
@@ -108,7 +124,7 @@ export async function accountRoutes(app: PortalApp, ctx: PortalContext): Promise
   app.post(
     "/accounts/password-reset",
     {
-      config: { rateLimit },
+      preHandler: limitedPerAccount,
       schema: {
         operationId: "requestPasswordReset",
         tags: ["accounts"],
@@ -130,7 +146,7 @@ export async function accountRoutes(app: PortalApp, ctx: PortalContext): Promise
   app.post(
     "/accounts/password-reset/confirm",
     {
-      config: { rateLimit },
+      preHandler: limited,
       schema: {
         operationId: "resetPassword",
         tags: ["accounts"],

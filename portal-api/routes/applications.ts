@@ -103,10 +103,14 @@ export async function deleteApplication(
 
 /** A SQL condition: the user with this email has a role on the clients row. */
 export function hasRoleOnClient(email: string) {
-  const me = email.toLowerCase();
-  return sql<boolean>`(lower(clients.owner) = ${me} OR EXISTS (
+  return hasRoleOnClientAs(email.toLowerCase());
+}
+
+/** hasRoleOnClient for an email address already in lower case (or a prepared query's placeholder). */
+export function hasRoleOnClientAs(lowerCaseEmail: string) {
+  return sql<boolean>`(lower(clients.owner) = ${lowerCaseEmail} OR EXISTS (
     SELECT 1 FROM jsonb_array_elements(coalesce(clients.spec->'collaborators', '[]'::jsonb)) AS c
-    WHERE lower(c->>'user') = ${me}))`;
+    WHERE lower(c->>'user') = ${lowerCaseEmail}))`;
 }
 
 /** The routes under /applications. */

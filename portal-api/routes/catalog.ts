@@ -6,7 +6,9 @@
 import { sql } from "kysely";
 import { Type } from "typebox";
 import type { ApiSpec } from "../../api/v1alpha1/index.ts";
+import { preparedQuery } from "../../db/prepared.ts";
 import type { PortalApp, PortalContext } from "../context.ts";
+import { type OpenApiDocuments, OpenApiFetchError, openApiDocuments } from "../openapi-fetch.ts";
 import { apiBaseUrl, OpenApiDocumentError, parseOpenApi, rewriteOpenApi } from "../openapi-rewrite.ts";
 import { canSee, isAdmin, type PortalUser } from "../permissions.ts";
 import { HttpProblem, notFound } from "../problems.ts";
@@ -58,12 +60,26 @@ const ApiDetail = Type.Object({
 /** The routes under /apis. */
 export async function catalogRoutes(app: PortalApp, ctx: PortalContext): Promise<void> {
   const groups = ctx.config.groups;
+  const documents = openApiDocuments();
 
-  function visible(user: PortalUser | null) {
-    if (user && isAdmin(user, groups)) return sql<boolean>`true`;
-    const mine = user?.groups ?? [];
+  function visible(admin: boolean, mine: string[]) {
+    if (admin) return sql<boolean>`true`;
     return sql<boolean>`(apis.required_group IS NULL OR apis.required_group = ANY(${sql.val(mine)}::text[]))`;
   }
+
+  /** The values of a catalog page's queries; which filters apply is the query's shape. */
+  interface ListValues extends Record<string, unknown> {
+    namespace: string;
+    groups: string[];
+    like: string;
+    tag: string;
+    auth: string;
+    deprecated: boolean;
+    limit: number;
+    offset: number;
+  }
+  const listRows = preparedQuery<ListValues>();
+  const listCount = preparedQuery<ListValues>();
 
   async function apiFor(user: PortalUser | null, name: string) {
     const row = await ctx.db
@@ -100,24 +116,48 @@ export async function catalogRoutes(app: PortalApp, ctx: PortalContext): Promise
       const user = request.principal?.user ?? null;
       const { page, pageSize, offset } = paging(request.query);
       const { q, tag, auth, deprecated } = request.query;
-      let query = ctx.db.selectFrom("apis").where("namespace", "=", ctx.kube.namespace).where(visible(user));
-      if (q) {
-        const like = `%${q.replace(/[\\%_]/g, "\\$&")}%`;
-        query = query.where((eb) =>
-          eb.or([
-            eb("name", "ilike", like),
-            eb("display_name", "ilike", like),
-            eb("description", "ilike", like),
-          ]),
-        );
-      }
-      if (tag) query = query.where(sql<boolean>`${tag} = ANY(apis.tags)`);
-      if (auth) query = query.where("auth", "=", auth);
-      if (deprecated !== undefined) query = query.where("deprecated", "=", deprecated);
-      const [rows, count] = await Promise.all([
-        query.selectAll().orderBy("display_name").orderBy("name").limit(pageSize).offset(offset).execute(),
-        query.select((eb) => eb.fn.countAll<string>().as("n")).executeTakeFirstOrThrow(),
+      const admin = user !== null && isAdmin(user, groups);
+      const values: ListValues = {
+        namespace: ctx.kube.namespace,
+        groups: user?.groups ?? [],
+        like: q ? `%${q.replace(/[\\%_]/g, "\\$&")}%` : "",
+        tag: tag ?? "",
+        auth: auth ?? "",
+        deprecated: deprecated ?? false,
+        limit: pageSize,
+        offset,
+      };
+      const shape = [admin, Boolean(q), Boolean(tag), Boolean(auth), deprecated !== undefined].join();
+      const filtered = (v: ListValues) => {
+        let query = ctx.db
+          .selectFrom("apis")
+          .where("namespace", "=", v.namespace)
+          .where(visible(admin, v.groups));
+        if (q) {
+          query = query.where((eb) =>
+            eb.or([
+              eb("name", "ilike", v.like),
+              eb("display_name", "ilike", v.like),
+              eb("description", "ilike", v.like),
+            ]),
+          );
+        }
+        if (tag) query = query.where(sql<boolean>`${v.tag} = ANY(apis.tags)`);
+        if (auth) query = query.where("auth", "=", v.auth as "key-auth" | "oauth2" | "none");
+        if (deprecated !== undefined) query = query.where("deprecated", "=", v.deprecated);
+        return query;
+      };
+      const [{ rows }, { rows: counted }] = await Promise.all([
+        ctx.db.executeQuery(
+          listRows(shape, values, (v) =>
+            filtered(v).selectAll().orderBy("display_name").orderBy("name").limit(v.limit).offset(v.offset),
+          ),
+        ),
+        ctx.db.executeQuery(
+          listCount(shape, values, (v) => filtered(v).select((eb) => eb.fn.countAll<string>().as("n"))),
+        ),
       ]);
+      const count = counted[0] ?? { n: "0" };
       return {
         items: rows.map((r) => ({
           name: r.name,
@@ -207,9 +247,9 @@ export async function catalogRoutes(app: PortalApp, ctx: PortalContext): Promise
       const user = request.principal?.user ?? null;
       const row = await apiFor(user, request.params.name);
       const spec = row.spec as unknown as ApiSpec;
-      const text = await documentText(ctx, spec, request.params.name);
       try {
-        return rewriteOpenApi(parseOpenApi(text), spec, {
+        const doc = await apiDocument(ctx, documents, spec, request.params.name);
+        return rewriteOpenApi(doc, spec, {
           gatewayUrl: ctx.config.urls.gateway,
           tokenUrl: ctx.authEndpoints.token,
           authorizationUrl: ctx.authEndpoints.authorization,
@@ -218,19 +258,25 @@ export async function catalogRoutes(app: PortalApp, ctx: PortalContext): Promise
         if (err instanceof OpenApiDocumentError) {
           throw new HttpProblem(422, "invalid-openapi-document", "Unprocessable content", err.message);
         }
+        if (err instanceof OpenApiFetchError) {
+          throw new HttpProblem(502, "openapi-document-unavailable", "Bad gateway", err.message);
+        }
         throw err;
       }
     },
   );
 }
 
-const MAX_DOCUMENT_BYTES = 5 * 1024 * 1024;
-
-/** The Api's document as written: inline, from its ConfigMap, or fetched from its URL. */
-async function documentText(ctx: PortalContext, spec: ApiSpec, name: string): Promise<string> {
+/** The Api's document as written: inline, from its ConfigMap, or at its URL (fetched once for everyone). */
+async function apiDocument(
+  ctx: PortalContext,
+  documents: OpenApiDocuments,
+  spec: ApiSpec,
+  name: string,
+): Promise<Record<string, unknown>> {
   const source = spec.openApi;
   if (!source) throw notFound("OpenAPI document for the Api", name);
-  if (source.inline !== undefined) return source.inline;
+  if (source.inline !== undefined) return parseOpenApi(source.inline);
   if (source.configMapRef) {
     const data = await ctx.kube.readConfigMap(source.configMapRef.name);
     const text = data?.[source.configMapRef.key];
@@ -242,20 +288,7 @@ async function documentText(ctx: PortalContext, spec: ApiSpec, name: string): Pr
         `The Api's OpenAPI document should be in key "${source.configMapRef.key}" of the ConfigMap "${source.configMapRef.name}", which does not have it.`,
       );
     }
-    return text;
+    return parseOpenApi(text);
   }
-  const url = source.url ?? "";
-  const response = await fetch(url, { signal: AbortSignal.timeout(5000), redirect: "follow" }).catch(
-    () => undefined,
-  );
-  const text = response?.ok ? await response.text() : undefined;
-  if (text === undefined || text.length > MAX_DOCUMENT_BYTES) {
-    throw new HttpProblem(
-      502,
-      "openapi-document-unavailable",
-      "Bad gateway",
-      `The Api's OpenAPI document could not be fetched from ${url}; try again later.`,
-    );
-  }
-  return text;
+  return documents.get(`${ctx.kube.namespace}/${name}`, source.url ?? "");
 }

@@ -7,13 +7,15 @@ import { Type } from "typebox";
 import type { ApiSpec, Subscription } from "../../api/v1alpha1/index.ts";
 import { DEFAULT_KEY_HEADER } from "../../api/v1alpha1/index.ts";
 import { appendOutbox } from "../../db/outbox.ts";
+import { preparedQuery } from "../../db/prepared.ts";
+import { secretGrantProblem } from "../../operator/subscription/credentials.ts";
 import { audit, type PortalApp, type PortalContext, requirePrincipal } from "../context.ts";
 import { canSee, type Principal } from "../permissions.ts";
 import { badRequest, conflict, forbidden, notFound } from "../problems.ts";
 import { subscriptionResource } from "../resources.ts";
 import { NameParam, Page, PageQuery, paging, Security, SubscriptionSchema } from "../schemas.ts";
 import { subscriptionFromResource, subscriptionFromRow } from "../views.ts";
-import { applicationFor, hasRoleOnClient } from "./applications.ts";
+import { applicationFor, hasRoleOnClientAs } from "./applications.ts";
 
 const Credentials = Type.Object(
   {
@@ -53,8 +55,22 @@ async function subscriptionFor(
   return subscription;
 }
 
+/** The values of a page of the caller's subscriptions; which filters apply is the query's shape. */
+interface ListValues extends Record<string, unknown> {
+  namespace: string;
+  me: string;
+  application: string;
+  api: string;
+  phase: string;
+  limit: number;
+  offset: number;
+}
+
 /** The routes under /subscriptions. */
 export async function subscriptionRoutes(app: PortalApp, ctx: PortalContext): Promise<void> {
+  const listRows = preparedQuery<ListValues>();
+  const listCount = preparedQuery<ListValues>();
+
   app.get(
     "/subscriptions",
     {
@@ -75,32 +91,51 @@ export async function subscriptionRoutes(app: PortalApp, ctx: PortalContext): Pr
     async (request) => {
       const principal = requirePrincipal(request, "read");
       const { page, pageSize, offset } = paging(request.query);
-      let query = ctx.db
-        .selectFrom("subscriptions")
-        .where("subscriptions.namespace", "=", ctx.kube.namespace)
-        .where((eb) =>
-          eb.exists(
-            eb
-              .selectFrom("clients")
-              .select("clients.uid")
-              .whereRef("clients.namespace", "=", "subscriptions.namespace")
-              .whereRef("clients.name", "=", "subscriptions.client_name")
-              .where(hasRoleOnClient(principal.user.email)),
-          ),
-        );
       const { application, api, phase } = request.query;
-      if (application) query = query.where("subscriptions.client_name", "=", application);
-      if (api) query = query.where("subscriptions.api_name", "=", api);
-      if (phase) query = query.where("subscriptions.phase", "=", phase);
-      const [rows, count] = await Promise.all([
-        query
-          .selectAll("subscriptions")
-          .orderBy("subscriptions.name")
-          .limit(pageSize)
-          .offset(offset)
-          .execute(),
-        query.select((eb) => eb.fn.countAll<string>().as("n")).executeTakeFirstOrThrow(),
+      const values: ListValues = {
+        namespace: ctx.kube.namespace,
+        me: principal.user.email.toLowerCase(),
+        application: application ?? "",
+        api: api ?? "",
+        phase: phase ?? "",
+        limit: pageSize,
+        offset,
+      };
+      const shape = [Boolean(application), Boolean(api), Boolean(phase)].join();
+      const filtered = (v: ListValues) => {
+        let query = ctx.db
+          .selectFrom("subscriptions")
+          .where("subscriptions.namespace", "=", v.namespace)
+          .where((eb) =>
+            eb.exists(
+              eb
+                .selectFrom("clients")
+                .select("clients.uid")
+                .whereRef("clients.namespace", "=", "subscriptions.namespace")
+                .whereRef("clients.name", "=", "subscriptions.client_name")
+                .where(hasRoleOnClientAs(v.me)),
+            ),
+          );
+        if (application) query = query.where("subscriptions.client_name", "=", v.application);
+        if (api) query = query.where("subscriptions.api_name", "=", v.api);
+        if (phase) query = query.where("subscriptions.phase", "=", v.phase);
+        return query;
+      };
+      const [{ rows }, { rows: counted }] = await Promise.all([
+        ctx.db.executeQuery(
+          listRows(shape, values, (v) =>
+            filtered(v)
+              .selectAll("subscriptions")
+              .orderBy("subscriptions.name")
+              .limit(v.limit)
+              .offset(v.offset),
+          ),
+        ),
+        ctx.db.executeQuery(
+          listCount(shape, values, (v) => filtered(v).select((eb) => eb.fn.countAll<string>().as("n"))),
+        ),
       ]);
+      const count = counted[0] ?? { n: "0" };
       return { items: rows.map(subscriptionFromRow), page, pageSize, total: Number(count.n) };
     },
   );
@@ -245,14 +280,24 @@ export async function subscriptionRoutes(app: PortalApp, ctx: PortalContext): Pr
       const principal = requirePrincipal(request, "write");
       const subscription = await subscriptionFor(ctx, principal, request.params.name, "subscribe");
       const secretName = subscription.status?.credentialsSecret;
-      const data = secretName ? await ctx.kube.readSecret(secretName) : undefined;
-      if (!data) {
+      const secret = secretName ? await ctx.kube.readSecret(secretName) : undefined;
+      if (!secret) {
         const phase = subscription.status?.phase ?? "Pending";
         throw conflict(
           "credentials-not-ready",
           `The credentials are not issued yet (the subscription is ${phase}); try again once it is Active.`,
         );
       }
+      // Served only from a Secret granted to this subscription: status could name another one's.
+      const notGranted = secretGrantProblem(subscription, secret);
+      if (notGranted) {
+        request.log.warn({ subscription: request.params.name, secret: secretName }, `Secret ${notGranted}`);
+        throw conflict(
+          "credentials-not-granted",
+          "The Secret that should hold this subscription's credentials is not granted to it, so the portal does not show it; ask the platform team to check the Subscription's CredentialsReady condition.",
+        );
+      }
+      const data = secret.data;
       const apiRow = await ctx.db
         .selectFrom("apis")
         .select(["auth", "spec"])

@@ -129,10 +129,11 @@ describe("try it", () => {
   const get = findOperation(reference, "getPet");
   const post = reference.groups[0]?.operations.find((o) => o.method === "POST");
   if (!get || !post) throw new Error("fixture operations missing");
+  const pets = { baseUrl: "https://gw.example.com/pets", gatewayUrl: "https://gw.example.com" };
 
   it("fills path and query parameters, encoded, under the API's base URL, with the credential header", () => {
     const request = buildTryItRequest(
-      "https://gw.example.com/pets",
+      pets,
       get,
       { "p.path.petId": "a/../b?c", "p.query.verbose": "true" },
       { header: "X-Api-Key", value: "k" },
@@ -143,31 +144,39 @@ describe("try it", () => {
   });
 
   it("refuses missing required parameters, invalid JSON bodies and header injection", () => {
-    expect(() => buildTryItRequest("https://gw.example.com/pets", get, {}, undefined)).toThrow(TryItError);
+    expect(() => buildTryItRequest(pets, get, {}, undefined)).toThrow(TryItError);
+    expect(() => buildTryItRequest(pets, post, { body: "{nope" }, undefined)).toThrow(/not valid JSON/);
+    expect(() => buildTryItRequest(pets, post, {}, undefined)).toThrow(/needs a request body/);
     expect(() =>
-      buildTryItRequest("https://gw.example.com/pets", post, { body: "{nope" }, undefined),
-    ).toThrow(/not valid JSON/);
-    expect(() => buildTryItRequest("https://gw.example.com/pets", post, {}, undefined)).toThrow(
-      /needs a request body/,
-    );
-    expect(() =>
-      buildTryItRequest(
-        "https://gw.example.com/pets",
-        get,
-        { "p.path.petId": "1" },
-        { header: "X-Api-Key", value: "k\r\nX-Evil: 1" },
-      ),
+      buildTryItRequest(pets, get, { "p.path.petId": "1" }, { header: "X-Api-Key", value: "k\r\nX-Evil: 1" }),
     ).toThrow(TryItError);
   });
 
   it("never leaves the API's base URL, whatever the document's path says", () => {
     const op = { ...get, path: "/../../admin", parameters: [] };
-    expect(() => buildTryItRequest("https://gw.example.com/pets", op, {}, undefined)).toThrow(
-      /leaves the API's base URL/,
-    );
+    expect(() => buildTryItRequest(pets, op, {}, undefined)).toThrow(/leaves the API's base URL/);
     const absolute = { ...get, path: "//evil.example/x", parameters: [] };
-    expect(buildTryItRequest("https://gw.example.com/pets", absolute, {}, undefined).url).toBe(
+    expect(buildTryItRequest(pets, absolute, {}, undefined).url).toBe(
       "https://gw.example.com/pets/evil.example/x",
+    );
+  });
+
+  it("security #6: builds requests only under the portal's gateway, never for a host an Api's route names", () => {
+    const op = { ...get, path: "/latest/meta-data", parameters: [] };
+    const gatewayUrl = "https://gw.example.com/gateway";
+    for (const baseUrl of [
+      "https://169.254.169.254",
+      "http://gw.example.com/gateway/pets",
+      "https://gw.example.com:8443/gateway/pets",
+      "https://orders.example.com/gateway",
+      "https://gw.example.com/pets",
+    ]) {
+      expect(() => buildTryItRequest({ baseUrl, gatewayUrl }, op, {}, undefined), baseUrl).toThrow(
+        /routed by host name/,
+      );
+    }
+    expect(buildTryItRequest({ baseUrl: `${gatewayUrl}/pets`, gatewayUrl }, op, {}, undefined).url).toBe(
+      "https://gw.example.com/gateway/pets/latest/meta-data",
     );
   });
 });

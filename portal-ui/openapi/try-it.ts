@@ -2,7 +2,10 @@
  * "Try it" without JavaScript: the operation's form posts to the portal UI, which builds the request from the
  * document (only that operation's path, under the Api's gateway URL; only its declared parameters; the
  * gateway's auth header), sends it to the gateway, and shows the answer. Building the request is pure; the
- * portal UI never sends anything to another host than the Api's base URL.
+ * portal UI never sends anything to another origin than the portal's gateway: an Api's base URL comes from
+ * its routes, which its team writes, so a route host (an internal name, a cloud metadata address) would
+ * otherwise make the portal UI call it. Apis routed by host name cannot be tried here, because fetch does not
+ * let the request carry a Host header other than the one of the URL it connects to.
  */
 import type { Operation } from "./model.ts";
 
@@ -38,9 +41,17 @@ export class TryItError extends Error {
 
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/;
 
+/** Where an Api is called: its base URL, which must lie under the portal's gateway URL. */
+export interface TryItTarget {
+  /** The Api's base URL (ApiDetail.baseUrl). */
+  baseUrl: string;
+  /** The portal's gateway URL (the portal UI's config.urls.gateway). */
+  gatewayUrl: string;
+}
+
 /** The request for an operation from the posted form: `p.<name>` fields for parameters, `body` for the body. */
 export function buildTryItRequest(
-  baseUrl: string,
+  target: TryItTarget,
   op: Operation,
   form: TryItForm,
   auth: { header: string; value: string } | undefined,
@@ -72,7 +83,13 @@ export function buildTryItRequest(
   }
   if (/\{[^}]*\}/.test(path))
     throw new TryItError("The document's path has parameters it does not declare; it cannot be tried here.");
-  const base = new URL(baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`);
+  const base = directoryUrl(target.baseUrl);
+  const gateway = directoryUrl(target.gatewayUrl);
+  if (base.origin !== gateway.origin || !base.pathname.startsWith(gateway.pathname)) {
+    throw new TryItError(
+      `This API is routed by host name (${base.host}), and the portal sends requests only to its gateway at ${gateway.origin}; try it with your own client instead.`,
+    );
+  }
   const url = new URL(path.replace(/^\/+/, ""), base);
   if (url.origin !== base.origin || !url.pathname.startsWith(base.pathname)) {
     throw new TryItError("The operation's path leaves the API's base URL; it cannot be tried here.");
@@ -99,6 +116,11 @@ export function buildTryItRequest(
     throw new TryItError("This operation needs a request body.");
   }
   return request;
+}
+
+/** The URL with a trailing slash, so relative paths resolve under it. */
+function directoryUrl(url: string): URL {
+  return new URL(url.endsWith("/") ? url : `${url}/`);
 }
 
 /** A copy of the request's headers with the credential masked, for showing on the page. */

@@ -65,7 +65,7 @@ export async function accountRoutes(app: FastifyInstance, ui: UiContext): Promis
       displayName: formValue(request.body, "displayName").trim(),
     };
     const result = await attempt(() =>
-      ui.api.signUp({ ...values, password: formValue(request.body, "password") }),
+      ui.api.signUp({ ...values, password: formValue(request.body, "password") }, request.ip),
     );
     const ctx = pageContext(ui, request, reply);
     if (!result.ok) return sendPage(reply, signupPage(ctx, values, result.problem), result.problem.status);
@@ -78,7 +78,7 @@ export async function accountRoutes(app: FastifyInstance, ui: UiContext): Promis
 
   app.post("/verify-email", async (request, reply) => {
     const token = formValue(request.body, "token");
-    const result = await attempt(() => ui.api.verifyEmail(token));
+    const result = await attempt(() => ui.api.verifyEmail(token, request.ip));
     const ctx = pageContext(ui, request, reply);
     if (!result.ok) return sendPage(reply, verifyPage(ctx, token, result.problem), result.problem.status);
     request.log.info("Verified an email address");
@@ -96,7 +96,7 @@ export async function accountRoutes(app: FastifyInstance, ui: UiContext): Promis
   );
   app.post("/verify-email/resend", async (request, reply) => {
     const email = formValue(request.body, "email").trim();
-    const result = await attempt(() => ui.api.resendVerification(email));
+    const result = await attempt(() => ui.api.resendVerification(email, request.ip));
     const ctx = pageContext(ui, request, reply);
     if (!result.ok)
       return sendPage(
@@ -118,7 +118,7 @@ export async function accountRoutes(app: FastifyInstance, ui: UiContext): Promis
   );
   app.post("/forgot-password", async (request, reply) => {
     const email = formValue(request.body, "email").trim();
-    const result = await attempt(() => ui.api.requestPasswordReset(email));
+    const result = await attempt(() => ui.api.requestPasswordReset(email, request.ip));
     const ctx = pageContext(ui, request, reply);
     if (!result.ok)
       return sendPage(
@@ -134,7 +134,9 @@ export async function accountRoutes(app: FastifyInstance, ui: UiContext): Promis
   );
   app.post("/reset-password", async (request, reply) => {
     const token = formValue(request.body, "token");
-    const result = await attempt(() => ui.api.resetPassword(token, formValue(request.body, "password")));
+    const result = await attempt(() =>
+      ui.api.resetPassword(token, formValue(request.body, "password"), request.ip),
+    );
     const ctx = pageContext(ui, request, reply);
     if (!result.ok)
       return sendPage(reply, resetPasswordPage(ctx, token, result.problem), result.problem.status);
@@ -236,9 +238,24 @@ export async function accountRoutes(app: FastifyInstance, ui: UiContext): Promis
     }
   });
 
+  // Logging out revokes the session's refresh token at the auth server (and with it the grant, so no token of
+  // this login can be refreshed again), clears the cookie, and sends the browser on to end the auth server's
+  // session. The access token is a JWT that lives until it expires (15 minutes at most), but only this
+  // browser's cookie held it. When the auth server cannot revoke, the browser is still logged out here.
   app.post("/logout", async (request, reply) => {
     const session = readSession(request);
     clearSession(reply, ui.flags);
+    if (session?.refreshToken) {
+      try {
+        await ui.oidc.revoke(session.refreshToken);
+      } catch (err) {
+        if (!(err instanceof LoginError)) throw err;
+        request.log.warn(
+          { userId: session.user.id, err: err.message },
+          "Logout could not revoke the refresh token",
+        );
+      }
+    }
     if (session) request.log.info({ userId: session.user.id }, "Logged out User");
     const url = await ui.oidc.logoutUrl();
     if (url) return reply.redirect(url.toString(), 303);

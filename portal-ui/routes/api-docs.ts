@@ -65,7 +65,9 @@ export async function apiDocsRoutes(app: FastifyInstance, ui: UiContext): Promis
       const first = (await candidates(session, name))[0];
       note = first ? { kind: "filled", application: first.application } : { kind: "subscribe" };
     }
-    const connectTo = [api.baseUrl, ...(api.auth === "oauth2" ? [ui.config.urls.auth] : [])];
+    // Swagger UI's "Try it out" may reach the gateway, never a host an Api's route names (as the server-side
+    // "try it" in routes/catalog.ts); the CSP blocks it for Apis routed by host name.
+    const connectTo = [ui.config.urls.gateway, ...(api.auth === "oauth2" ? [ui.config.urls.auth] : [])];
     reply.header("Content-Security-Policy", cspHeader(apiDocsCspDirectives(ui.config.urls, connectTo)));
     return sendPage(reply, apiDocsPage(pageContext(ui, request, reply), api, note));
   });

@@ -354,7 +354,12 @@ export async function applicationRoutes(app: FastifyInstance, ui: UiContext): Pr
         result.problem.status,
       );
     }
-    return redirectWith(ui, reply, "/account", { kind: "success", text: "Your password is changed." });
+    // The change ended every session of the account at the auth server, this one's too.
+    clearSession(reply, ui.flags);
+    return redirectWith(ui, reply, "/", {
+      kind: "success",
+      text: "Your password is changed, and every session of your account was logged out. Log in with your new password.",
+    });
   });
 
   app.post("/account/delete", async (request, reply) => {

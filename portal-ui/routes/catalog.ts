@@ -235,7 +235,8 @@ export async function catalogRoutes(app: FastifyInstance, ui: UiContext): Promis
               value: header === "Authorization" && !/^bearer /i.test(secret) ? `Bearer ${secret}` : secret,
             }
           : undefined;
-      const tryRequest = buildTryItRequest(api.baseUrl, op, form, auth);
+      const target = { baseUrl: api.baseUrl, gatewayUrl: ui.config.urls.gateway };
+      const tryRequest = buildTryItRequest(target, op, form, auth);
       return { result: await sendTryIt(tryRequest, header, ui.fetch) };
     } catch (err) {
       if (err instanceof TryItError) return { error: err.message };

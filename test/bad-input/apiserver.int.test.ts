@@ -8,7 +8,7 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { ApiError } from "../../operator/runtime/errors.ts";
+import { ApiError } from "../../controller-runtime/errors.ts";
 import { wickedPath } from "../resilience/kube-api.ts";
 import {
   API,

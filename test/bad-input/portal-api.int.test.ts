@@ -96,7 +96,11 @@ beforeAll(async () => {
     logger: createLogger({ name: "portal-api", level: "error", destination }),
     tokens,
     scrypt: { ln: 4, r: 8, p: 1 },
-    rateLimit: { max: 1_000_000, timeWindowMs: 60_000 },
+    throttle: {
+      perAddress: { max: 1_000_000, timeWindowMs: 60_000 },
+      perAccount: { max: 1_000_000, timeWindowMs: 60_000 },
+      global: { max: 1_000_000, timeWindowMs: 60_000 },
+    },
   });
 });
 

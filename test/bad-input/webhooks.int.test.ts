@@ -153,7 +153,7 @@ beforeAll(async () => {
   // The operator boots while helm installs and the webhook server starts; it meets the world as it is made.
   const starting = startOperatorProcess(kubeconfig, `badhooks-${id}`, {
     POD_NAMESPACE: ns,
-    WICKED_WATCH_NAMESPACE: ns,
+    WICKED_WATCH_NAMESPACES: ns,
     WICKED_LOG_LEVEL: "debug",
   });
   starting.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled

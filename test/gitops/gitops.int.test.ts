@@ -28,10 +28,12 @@ import { deploymentStatus } from "../../hack/dev/deployment-status.ts";
 import { readSamples } from "../../hack/dev/samples.ts";
 import { nastyResources } from "../bad-input/nasty-resources.ts";
 import { type KongDouble, startKongDouble } from "../kong/kong-double.ts";
+import { type ChatSink, startChatSink } from "../support/chat-sink.ts";
 import { eventually, type Json } from "../support/cluster.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { createNamespace, installCrds, kubectl, kubectlOk } from "../support/kubectl.ts";
 import { type OperatorProcess, startOperatorProcess } from "../support/operator-process.ts";
+import { type SmtpSink, startSmtpSink } from "../support/smtp-sink.ts";
 
 const kubeconfig = inject("kubeconfig");
 const id = Math.random().toString(36).slice(2, 8);
@@ -44,6 +46,8 @@ let server: WebhookProcess | undefined;
 let operator: OperatorProcess | undefined;
 const databases: TestDatabase[] = [];
 const kongs: KongDouble[] = [];
+let smtp: SmtpSink | undefined;
+let chat: ChatSink | undefined;
 const namespaces: string[] = [];
 const logs = () => `${server?.logs().slice(-2000) ?? ""}\n${operator?.logs().slice(-6000) ?? ""}`;
 
@@ -122,8 +126,16 @@ describe("re-applying unchanged manifests", () => {
   }, 300_000);
 });
 
-/** The repository of one cluster: the samples, pointed at this test's database and gateway, plus what they name. */
-function repository(databaseUrl: string, kongAdminUrl: string): Json[] {
+/** Where the repository's portal points: this test's database, gateway, mail server and chat webhook. */
+interface Endpoints {
+  databaseUrl: string;
+  kongAdminUrl: string;
+  smtpUrl: string;
+  chatUrl: string;
+}
+
+/** The repository of one cluster: the samples, pointed at this test's endpoints, plus what they name. */
+function repository({ databaseUrl, kongAdminUrl, smtpUrl, chatUrl }: Endpoints): Json[] {
   const docs = (readSamples() as Json[]).map((d) => {
     if (d.kind === "Secret" && d.metadata.name === "portal-database")
       return { ...d, stringData: { url: databaseUrl } };
@@ -140,8 +152,8 @@ function repository(databaseUrl: string, kongAdminUrl: string): Json[] {
   return [
     ...docs,
     secret("corporate-sso", { "client-secret": "not-a-real-secret" }),
-    secret("portal-smtp", { url: "smtp://127.0.0.1:1" }),
-    secret("slack-webhook", { url: "http://127.0.0.1:1/slack" }),
+    secret("portal-smtp", { url: smtpUrl }),
+    secret("slack-webhook", { url: chatUrl }),
     {
       apiVersion: "v1",
       kind: "Service",
@@ -251,6 +263,8 @@ describe("any apply order", () => {
     writeWebhookCertificate(kubeconfig, release, releaseNamespace, certDir);
     const identity = serviceAccountKubeconfig(kubeconfig, releaseNamespace, `${release}-wicked-webhooks`);
     server = await startWebhookProcess(identity, certDir, port);
+    smtp = await startSmtpSink();
+    chat = await startChatSink();
     operator = await startOperatorProcess(kubeconfig, `gitops-${id}`, {
       POD_NAMESPACE: releaseNamespace,
       WICKED_GATEWAY_RESYNC_SECONDS: "5",
@@ -273,12 +287,20 @@ describe("any apply order", () => {
     for (const namespace of [...namespaces, releaseNamespace])
       kubectl(kubeconfig, ["delete", "namespace", namespace, "--wait=false"]);
     for (const kong of kongs) await kong.stop();
+    await smtp?.stop();
+    await chat?.stop();
     for (const db of databases) await db.drop();
   }, 300_000);
 
   it("converges to every sample Ready, in the same state, whatever order the objects arrive in, with the webhooks active", async () => {
     const states: Array<{ order: string; state: string[]; seconds: number }> = [];
-    const shape = repository("postgres://placeholder", "http://placeholder");
+    const placeholder = "http://placeholder";
+    const shape = repository({
+      databaseUrl: placeholder,
+      kongAdminUrl: placeholder,
+      smtpUrl: placeholder,
+      chatUrl: placeholder,
+    });
     const wickedObjects = shape.filter((d) => WICKED_KINDS.includes(d.kind)).length;
     for (const order of orders(shape)) {
       const db = await createTestDatabase(inject("databaseUrl"));
@@ -287,7 +309,12 @@ describe("any apply order", () => {
       kongs.push(kong);
       const namespace = namespaceWith("gitops", webhookLabel);
       const byName = new Map(
-        repository(db.url, kong.adminUrl).map((d) => [`${d.kind}/${d.metadata.name}`, d]),
+        repository({
+          databaseUrl: db.url,
+          kongAdminUrl: kong.adminUrl,
+          smtpUrl: smtp?.url ?? "",
+          chatUrl: chat?.url("/slack") ?? "",
+        }).map((d) => [`${d.kind}/${d.metadata.name}`, d]),
       );
       const docs = order.docs.map((d) => byName.get(`${d.kind}/${d.metadata.name}`) as Json);
       const t0 = Date.now();

@@ -70,7 +70,7 @@ function listCollection(
   const query = url.searchParams;
   const customId = query.get("custom_id");
   if (def.name === "consumers" && customId !== null && !scope) {
-    const match = ctx.store.list("consumers").find((c) => c.custom_id === customId);
+    const match = ctx.store.byUnique("consumers", "custom_id", customId);
     return { status: 200, body: { data: match ? [match] : [], next: null } };
   }
   const size = parsePageSize(query.get("size"));

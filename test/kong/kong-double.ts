@@ -74,8 +74,8 @@ function directoryOf(store: KongStore): CredentialDirectory {
   return {
     consumerById: (id) => store.byId("consumers", id),
     consumerByIdOrUsername: (key) => store.find(ENTITIES.consumers, key),
-    keyAuthByKey: (key) => store.list("keyauth_credentials").find((c) => c.key === key),
-    jwtSecretByKey: (key) => store.list("jwt_secrets").find((s) => s.key === key),
+    keyAuthByKey: (key) => store.byUnique("keyauth_credentials", "key", key),
+    jwtSecretByKey: (key) => store.byUnique("jwt_secrets", "key", key),
     aclGroups: (consumerId) =>
       store
         .list("acls")

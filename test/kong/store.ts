@@ -41,10 +41,6 @@ function refId(value: Json | undefined): string | undefined {
   return isJsonObject(value) && typeof value.id === "string" ? value.id : undefined;
 }
 
-function sameJson(a: Json | undefined, b: Json | undefined): boolean {
-  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-}
-
 function mergePatch(fields: Fields, current: JsonObject, patch: JsonObject): JsonObject {
   const merged: JsonObject = { ...current };
   for (const [key, value] of Object.entries(patch)) {
@@ -63,37 +59,128 @@ function mergePatch(fields: Fields, current: JsonObject, patch: JsonObject): Jso
 /** Fields the store fills itself; ignored in request bodies (except a given `id` on create). */
 const AUTO_FIELDS = ["id", "created_at", "updated_at"];
 
+/**
+ * One kind's rows with the indexes the Admin API needs, so that no write or lookup scans the table: the rows
+ * sorted by id (rebuilt only after a change), each unique field and the cache key by value, and the rows
+ * referring to each parent by foreign field.
+ */
+class Table {
+  readonly rows = new Map<string, JsonObject>();
+  private sorted: JsonObject[] | undefined;
+  private readonly unique = new Map<string, Map<string, string>>();
+  private readonly refs = new Map<string, Map<string, Set<string>>>();
+
+  constructor(private readonly def: EntityDef) {
+    for (const field of [...def.unique, ...(def.cacheKey ? [CACHE_KEY] : [])])
+      this.unique.set(field, new Map());
+    for (const [field, f] of Object.entries(staticFields(def)))
+      if (f.type === "foreign") this.refs.set(field, new Map());
+  }
+
+  list(): readonly JsonObject[] {
+    this.sorted ??= [...this.rows.values()].sort((a, b) => (String(a.id) < String(b.id) ? -1 : 1));
+    return this.sorted;
+  }
+
+  /** The id of the row holding `value` in a unique field (or the cache key), if any. */
+  idBy(field: string, value: Json): string | undefined {
+    return this.unique.get(field)?.get(indexKey(value));
+  }
+
+  /** The ids of the rows whose foreign `field` refers to `parentId`. */
+  referring(field: string, parentId: string): string[] {
+    return [...(this.refs.get(field)?.get(parentId) ?? [])];
+  }
+
+  cacheKeyOf(row: JsonObject): Json {
+    return (this.def.cacheKey ?? []).map((k) => row[k] ?? null);
+  }
+
+  set(row: JsonObject): void {
+    const id = String(row.id);
+    this.delete(id);
+    this.rows.set(id, row);
+    this.index(id, row, (map, key) => map.set(key, id));
+    this.sorted = undefined;
+  }
+
+  delete(id: string): void {
+    const row = this.rows.get(id);
+    if (!row) return;
+    this.rows.delete(id);
+    this.index(id, row, (map, key) => map.get(key) === id && map.delete(key));
+    for (const [field, byParent] of this.refs) {
+      const parent = refId(row[field]);
+      if (parent !== undefined) byParent.get(parent)?.delete(id);
+    }
+    this.sorted = undefined;
+  }
+
+  clear(): void {
+    this.rows.clear();
+    for (const map of this.unique.values()) map.clear();
+    for (const map of this.refs.values()) map.clear();
+    this.sorted = undefined;
+  }
+
+  private index(id: string, row: JsonObject, apply: (map: Map<string, string>, key: string) => void): void {
+    for (const [field, map] of this.unique) {
+      const value = field === CACHE_KEY ? this.cacheKeyOf(row) : row[field];
+      if (value !== null && value !== undefined) apply(map, indexKey(value));
+    }
+    if (!this.rows.has(id)) return;
+    for (const [field, byParent] of this.refs) {
+      const parent = refId(row[field]);
+      if (parent === undefined) continue;
+      const ids = byParent.get(parent) ?? new Set<string>();
+      ids.add(id);
+      byParent.set(parent, ids);
+    }
+  }
+}
+
+/** The pseudo-field under which a table indexes its cache key. */
+const CACHE_KEY = "\u0000cache_key";
+
+function indexKey(value: Json): string {
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
 /** In-memory tables of Kong entities, enforcing the Admin API contract on every write. */
 export class KongStore {
-  private readonly tables = new Map<EntityName, Map<string, JsonObject>>();
+  private readonly tables = new Map<EntityName, Table>();
 
   /** Creates an empty store whose timestamps come from `clock`. */
   constructor(private readonly clock: Clock) {
-    for (const name of Object.keys(ENTITIES) as EntityName[]) this.tables.set(name, new Map());
+    for (const def of Object.values(ENTITIES)) this.tables.set(def.name, new Table(def));
   }
 
-  private table(name: EntityName): Map<string, JsonObject> {
+  private table(name: EntityName): Table {
     const table = this.tables.get(name);
     if (!table) throw new Error(`unknown entity ${name}`);
     return table;
   }
 
-  /** Every entity of a kind, sorted by id as Kong pages them. */
-  list(name: EntityName): JsonObject[] {
-    return [...this.table(name).values()].sort((a, b) => (String(a.id) < String(b.id) ? -1 : 1));
+  /** Every entity of a kind, sorted by id as Kong pages them (shared: do not change it). */
+  list(name: EntityName): readonly JsonObject[] {
+    return this.table(name).list();
   }
 
   /** The entity with this id. */
   byId(name: EntityName, id: string): JsonObject | undefined {
-    return this.table(name).get(id.toLowerCase());
+    return this.table(name).rows.get(id.toLowerCase());
+  }
+
+  /** The entity holding `value` in one of its unique fields. */
+  byUnique(name: EntityName, field: string, value: Json): JsonObject | undefined {
+    const id = this.table(name).idBy(field, value);
+    return id === undefined ? undefined : this.byId(name, id);
   }
 
   /** The entity named by a path segment: an id when it is a UUID, else the endpoint key (name, username, key). */
   find(def: EntityDef, key: string): JsonObject | undefined {
     if (isUuid(key)) return this.byId(def.name, key);
-    const endpointKey = def.endpointKey;
-    if (!endpointKey) return undefined;
-    return [...this.table(def.name).values()].find((e) => e[endpointKey] === key);
+    return def.endpointKey ? this.byUnique(def.name, def.endpointKey, key) : undefined;
   }
 
   /** Removes every entity. */
@@ -156,14 +243,16 @@ export class KongStore {
     const relations = relationsTo(def.name);
     for (const relation of relations) {
       if (relation.cascade) continue;
-      if (this.list(relation.child.name).some((c) => refId(c[relation.field]) === id)) {
+      if (this.table(relation.child.name).referring(relation.field, id).length > 0) {
         throw referencedByOthers(def.name, relation.child.name);
       }
     }
     this.table(def.name).delete(id);
     for (const relation of relations.filter((r) => r.cascade)) {
-      for (const child of this.list(relation.child.name)) {
-        if (refId(child[relation.field]) === id) this.delete(relation.child, child);
+      const children = this.table(relation.child.name);
+      for (const childId of children.referring(relation.field, id)) {
+        const child = children.rows.get(childId);
+        if (child) this.delete(relation.child, child);
       }
     }
   }
@@ -219,7 +308,7 @@ export class KongStore {
           errors[name] = { [uniqueField]: check.error };
           break;
         }
-        const match = this.list(parent.name).find((e) => e[uniqueField] === wanted);
+        const match = this.byUnique(parent.name, uniqueField, wanted);
         if (!match) throw foreignKeyUnresolved(name, uniqueField, wanted, parent.name);
         input[name] = { id: String(match.id) };
         break;
@@ -235,18 +324,22 @@ export class KongStore {
       const parent = entityByName(field.reference);
       if (!parent || !this.byId(parent.name, id)) throw foreignKeyViolation(name, { id }, field.reference);
     }
-    const others = this.list(def.name).filter((e) => e.id !== row.id);
+    const table = this.table(def.name);
+    const taken = (field: string, value: Json) => {
+      const holder = table.idBy(field, value);
+      return holder !== undefined && holder !== row.id;
+    };
     for (const field of def.unique) {
       const value = row[field];
-      if (value !== null && value !== undefined && others.some((e) => e[field] === value)) {
+      if (value !== null && value !== undefined && taken(field, value)) {
         throw uniqueViolation({ [field]: value });
       }
     }
     const cacheKey = def.cacheKey;
-    if (cacheKey && others.some((e) => cacheKey.every((k) => sameJson(e[k], row[k])))) {
+    if (cacheKey && taken(CACHE_KEY, table.cacheKeyOf(row))) {
       throw uniqueViolation(Object.fromEntries(cacheKey.map((k) => [k, row[k] ?? null])));
     }
-    this.table(def.name).set(String(row.id), cloneJson(row));
+    table.set(cloneJson(row));
     return cloneJson(row);
   }
 }

@@ -3,10 +3,10 @@
  * and blocks the event loop, where the in-process Kong test double must keep answering the operator; these
  * helpers use the operator runtime's RestClient instead, so polling 500 objects never stalls the double.
  */
-import { KubeConfig } from "@kubernetes/client-node";
 import { GROUP, VERSION } from "../../api/v1alpha1/index.ts";
-import { ApiError } from "../../operator/runtime/errors.ts";
-import { RestClient } from "../../operator/runtime/rest.ts";
+import { ApiError } from "../../controller-runtime/errors.ts";
+import { kubeconfigAccess } from "../../controller-runtime/kubeconfig.ts";
+import { RestClient } from "../../controller-runtime/rest.ts";
 import type { Json } from "../support/cluster.ts";
 
 /** A cluster of a kubeconfig, spoken to over HTTPS without blocking. */
@@ -43,9 +43,7 @@ export function wickedPath(plural: string, namespace: string): string {
 
 /** The KubeApi of a kubeconfig file. */
 export function kubeApi(kubeconfigPath: string): KubeApi {
-  const config = new KubeConfig();
-  config.loadFromFile(kubeconfigPath);
-  const rest = new RestClient(config);
+  const rest = new RestClient(kubeconfigAccess(kubeconfigPath));
   const list = async (path: string): Promise<Json[]> => {
     const items: Json[] = [];
     let token: string | undefined;

@@ -309,7 +309,7 @@ export async function createWorld(opts: WorldOptions): Promise<World> {
       const op = await startOperatorProcess(kubeconfig, `${opts.prefix}-op-${operators.length + 1}`, {
         POD_NAMESPACE: namespace,
         // Other tests' namespaces (and their errors) are none of this operator's business.
-        WICKED_WATCH_NAMESPACE: namespace,
+        WICKED_WATCH_NAMESPACES: namespace,
         WICKED_LOG_LEVEL: "info",
         ...(smtp ? { WICKED_NOTIFICATIONS_CLAIM_LEASE_MS: String(MAIL_CLAIM_LEASE_MS) } : {}),
         ...opts.operatorEnv,

@@ -1,11 +1,13 @@
 /**
- * A wicked process a test starts as it runs in a pod (`node --import tsx …`), with its output captured for
+ * A wicked process a test starts as it runs in a pod (`node --import tsx …`, or compiled as the image runs
+ * it), with its output captured for
  * failure messages, started once `ready()` says so, and stopped with SIGTERM or killed with SIGKILL.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 
 /** A running child process. */
 export interface TestProcess {
+  pid: number;
   /** Everything it wrote to stdout and stderr so far. */
   logs(): string;
   /** Sends SIGKILL: no cleanup. */
@@ -18,8 +20,10 @@ export interface TestProcess {
 export interface TestProcessOptions {
   /** What it is, for error messages ("the operator"). */
   what: string;
-  /** Arguments after `node --import tsx`. */
+  /** Arguments after the node options. */
   args: string[];
+  /** Node's options; `--import tsx` (run the TypeScript sources) by default. */
+  nodeOptions?: string[];
   /** Its environment, on top of this process's. */
   env: Record<string, string | undefined>;
   /** Polled every 200 ms with the output so far until it resolves true. */
@@ -29,10 +33,14 @@ export interface TestProcessOptions {
 
 /** Starts the process and waits until it is ready; throws with its output when it exits or times out first. */
 export async function startTestProcess(opts: TestProcessOptions): Promise<TestProcess> {
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", ...opts.args], {
-    env: { ...process.env, ...opts.env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...(opts.nodeOptions ?? ["--import", "tsx"]), ...opts.args],
+    {
+      env: { ...process.env, ...opts.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let output = "";
   const append = (d: Buffer) => {
     output += d.toString();
@@ -55,7 +63,12 @@ export async function startTestProcess(opts: TestProcessOptions): Promise<TestPr
     if (running()) child.kill(name);
     await exited;
   };
-  return { logs: () => output, kill: () => signal("SIGKILL"), stop: () => signal("SIGTERM") };
+  return {
+    pid: child.pid ?? 0,
+    logs: () => output,
+    kill: () => signal("SIGKILL"),
+    stop: () => signal("SIGTERM"),
+  };
 }
 
 /** Whether a health endpoint answers 2xx. */

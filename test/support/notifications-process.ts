@@ -6,15 +6,15 @@
  * tests only.
  */
 import { pathToFileURL } from "node:url";
-import { KubeConfig } from "@kubernetes/client-node";
 import pino from "pino";
+import { kubeconfigAccess } from "../../controller-runtime/kubeconfig.ts";
+import { createManager } from "../../controller-runtime/manager.ts";
 import { PortalDatabases } from "../../operator/apiportal/database.ts";
 import {
   defaultNotificationDeps,
   notificationControllers,
   notificationTuningFromEnv,
 } from "../../operator/notifications/index.ts";
-import { createManager } from "../../operator/runtime/manager.ts";
 import { type OperatorProcess, startManagerProcess } from "./operator-process.ts";
 
 /** Starts a notifications process against the cluster of `kubeconfig`, with extra environment variables. */
@@ -36,8 +36,6 @@ async function main(env: NodeJS.ProcessEnv): Promise<void> {
     level: env.WICKED_LOG_LEVEL ?? "info",
     redact: { paths: ["*.password", "*.token", "*.secret", "*.data"], censor: "[redacted]" },
   });
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(env.KUBECONFIG ?? "");
   const identity = env.POD_NAME ?? `notifications-${process.pid}`;
   const databases = new PortalDatabases();
   const notifications = defaultNotificationDeps({
@@ -47,7 +45,7 @@ async function main(env: NodeJS.ProcessEnv): Promise<void> {
   });
   const leaderElection = env.WICKED_LEADER_ELECTION !== "false";
   const manager = createManager({
-    kubeConfig,
+    cluster: kubeconfigAccess(env.KUBECONFIG ?? ""),
     logger,
     metricsPort: Number(env.WICKED_METRICS_PORT ?? 8080),
     healthPort: Number(env.WICKED_HEALTH_PORT ?? 8081),

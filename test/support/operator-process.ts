@@ -2,12 +2,14 @@
  * Runs `wicked operator` as a separate process, as it runs in a Deployment, so tests can SIGKILL it, run
  * two replicas and scrape its metrics.
  */
+import { join } from "node:path";
 import { freePort } from "../../hack/controlplane/controlplane.ts";
 import { healthy, startTestProcess } from "./child-process.ts";
 
 /** A running operator process. */
 export interface OperatorProcess {
   identity: string;
+  pid: number;
   metricsUrl: string;
   healthUrl: string;
   /** Everything it logged (JSON lines). */
@@ -27,12 +29,18 @@ export async function startOperatorProcess(
   kubeconfig: string,
   identity: string,
   env: Record<string, string> = {},
+  /** A directory compiled as the image is (bench/compiled.ts): run it with plain node, as the image does. */
+  compiled?: string,
 ): Promise<OperatorProcess> {
-  return startManagerProcess("the operator", ["bin/wicked.ts", "operator"], {
+  const vars = {
     KUBECONFIG: process.env.WICKED_TEST_OPERATOR_KUBECONFIG || kubeconfig,
     POD_NAME: identity,
     ...env,
-  });
+  };
+  if (!compiled) return startManagerProcess("the operator", ["bin/wicked.ts", "operator"], vars);
+  return startManagerProcess("the operator", [join(compiled, "bin/wicked.js"), "operator"], vars, [
+    "--enable-source-maps",
+  ]);
 }
 
 /** Starts a process running a controller manager (the operator, or a part of it) and waits for /healthz. */
@@ -40,6 +48,7 @@ export async function startManagerProcess(
   what: string,
   args: string[],
   env: Record<string, string> & { POD_NAME: string },
+  nodeOptions?: string[],
 ): Promise<OperatorProcess> {
   const metricsPort = await freePort();
   const healthPort = await freePort();
@@ -47,6 +56,7 @@ export async function startManagerProcess(
   const child = await startTestProcess({
     what,
     args,
+    ...(nodeOptions ? { nodeOptions } : {}),
     env: {
       POD_NAMESPACE: "default",
       WICKED_METRICS_PORT: String(metricsPort),

@@ -40,6 +40,7 @@ import {
   type KeyFactory,
 } from "../../operator/apiportal/secrets.ts";
 import { cryptoKeys } from "../../operator/controllers/apiportal.controller.ts";
+import { SUBSCRIPTION_LABEL } from "../../operator/subscription/credentials.ts";
 import { createPortalApi, type PortalApi } from "../../portal-api/app.ts";
 import { parsePortalApiConfig } from "../../portal-api/config.ts";
 import { portalKube } from "../../portal-api/kube.ts";
@@ -110,8 +111,11 @@ export interface PortalStack {
   ): Promise<{ page: Page; verifier: string; state: string }>;
   /** Posts the login form of a login page; returns where the flow ended (a redirect to the UI, or a page). */
   submitLogin(browser: Browser, page: Page, email: string, password: string): Promise<Page>;
-  /** The whole portal UI login: authorize, log in, exchange the code. Throws when login fails. */
-  login(email: string, password: string): Promise<TokenSet>;
+  /**
+   * The whole portal UI login: authorize, log in, exchange the code. Throws when login fails. `browser`
+   * keeps the auth server's session cookie for the test (default: a new browser, thrown away).
+   */
+  login(email: string, password: string, browser?: Browser): Promise<TokenSet>;
   /** A token endpoint request with client authentication (basic when a secret is given). */
   token(
     params: Record<string, string>,
@@ -128,7 +132,10 @@ export interface PortalStack {
       name: string,
       state: { phase: string; approved: boolean | null; credentialsSecret?: string | null },
     ): Promise<void>;
+    /** Writes `<subscription>-credentials`, granted to the subscription as the operator does, and points status at it. */
     issueCredentials(subscription: string, data: Record<string, string>): Promise<string>;
+    /** Marks the subscription Active with its credentials in the named Secret. */
+    credentialsIn(subscription: string, secretName: string): Promise<void>;
   };
   stop(): Promise<void>;
 }
@@ -262,7 +269,18 @@ export async function startPortalStack(opts: StackOptions): Promise<PortalStack>
     logger: authLogger({ name: "auth-server", level: "info", destination: logSink(lines) }),
     clock: clock.now,
     scrypt: fast,
-    throttle: { login: { max: 8, timeWindowMs: 60_000 }, signup: { max: 50, timeWindowMs: 60_000 } },
+    // Every test logs in from 127.0.0.1: only the per-account login limit is small (and tested).
+    throttle: {
+      login: {
+        perAddress: { max: 10_000, timeWindowMs: 60_000 },
+        perAccount: { max: 8, timeWindowMs: 60_000 },
+        global: { max: 10_000, timeWindowMs: 60_000 },
+      },
+      signup: {
+        perAddress: { max: 50, timeWindowMs: 60_000 },
+        global: { max: 10_000, timeWindowMs: 60_000 },
+      },
+    },
     trustProxy: false,
     purgeIntervalMs: 0,
   });
@@ -275,7 +293,11 @@ export async function startPortalStack(opts: StackOptions): Promise<PortalStack>
     logger: apiLogger({ name: "portal-api", level: "info", destination: logSink(lines) }),
     clock: clock.now,
     scrypt: fast,
-    rateLimit: { max: 100, timeWindowMs: 60_000 },
+    throttle: {
+      perAddress: { max: 100, timeWindowMs: 60_000 },
+      perAccount: { max: 100, timeWindowMs: 60_000 },
+      global: { max: 10_000, timeWindowMs: 60_000 },
+    },
     trustProxy: false,
   });
   await api.app.listen({ port: apiPort, host: "127.0.0.1" });
@@ -318,7 +340,10 @@ export async function startPortalStack(opts: StackOptions): Promise<PortalStack>
       prompt: "consent",
       ...params,
     });
-    const page = await browser.follow(`${urls.auth}/auth?${query}`);
+    // Stops at the redirect to the portal UI: a browser the auth server logs in silently ends there.
+    const page = await browser.follow(`${urls.auth}/auth?${query}`, {}, (url) =>
+      url.startsWith(portalUi.redirectUri),
+    );
     return { page, verifier, state };
   }
 
@@ -427,8 +452,15 @@ export async function startPortalStack(opts: StackOptions): Promise<PortalStack>
       const secretName = `${subscription}-credentials`;
       await core.createNamespacedSecret({
         namespace,
-        body: { metadata: { name: secretName }, stringData: data },
+        body: {
+          metadata: { name: secretName, labels: { [SUBSCRIPTION_LABEL]: subscription } },
+          stringData: data,
+        },
       });
+      await operator.credentialsIn(subscription, secretName);
+      return secretName;
+    },
+    async credentialsIn(subscription, secretName) {
       await custom.patchNamespacedCustomObjectStatus(
         {
           group,
@@ -451,7 +483,6 @@ export async function startPortalStack(opts: StackOptions): Promise<PortalStack>
         approved: true,
         credentialsSecret: secretName,
       });
-      return secretName;
     },
   };
 
@@ -492,8 +523,7 @@ export async function startPortalStack(opts: StackOptions): Promise<PortalStack>
     },
     authorize,
     submitLogin,
-    async login(email, password) {
-      const browser = new Browser();
+    async login(email, password, browser = new Browser()) {
       const { page, verifier, state } = await authorize(browser);
       const end = await submitLogin(browser, page, email, password);
       const location = end.location ? new URL(end.location) : undefined;

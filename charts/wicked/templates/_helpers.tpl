@@ -107,8 +107,13 @@ admissionReviewVersions: ["v1"]
 sideEffects: None
 matchPolicy: Equivalent
 timeoutSeconds: {{ .root.Values.webhooks.timeoutSeconds }}
+{{- $selector := deepCopy .root.Values.webhooks.namespaceSelector }}
+{{- with .root.Values.operator.watchNamespaces }}
+{{- $only := dict "key" "kubernetes.io/metadata.name" "operator" "In" "values" . }}
+{{- $_ := set $selector "matchExpressions" (append ($selector.matchExpressions | default list) $only) }}
+{{- end }}
 namespaceSelector:
-  {{- toYaml .root.Values.webhooks.namespaceSelector | nindent 2 }}
+  {{- toYaml $selector | nindent 2 }}
 {{- /*
   The operator never changes a spec (it writes finalizers and status), so its writes skip the webhooks and
   keep working while the webhook server is down; so do objects being deleted.
@@ -137,4 +142,36 @@ rules:
     operations: ["CREATE", "UPDATE"]
     resources: [{{ .resource | quote }}]
     scope: Namespaced
+{{- end }}
+
+{{/*
+  Binds a ClusterRole to one of the chart's ServiceAccounts where the operator works: cluster-wide, or with
+  operator.watchNamespaces a RoleBinding in each of those namespaces, so the role grants nothing elsewhere.
+  Call with (dict "root" $ "name" "binding-name" "role" "cluster-role" "serviceAccount" "sa" "component" "operator").
+*/}}
+{{- define "wicked.binding" -}}
+{{- $root := .root -}}
+{{- $namespaces := $root.Values.operator.watchNamespaces | default (list "") -}}
+{{- range $i, $namespace := $namespaces }}
+{{- if $i }}
+---
+{{- end }}
+apiVersion: rbac.authorization.k8s.io/v1
+kind: {{ if $namespace }}RoleBinding{{ else }}ClusterRoleBinding{{ end }}
+metadata:
+  name: {{ $.name }}
+  {{- with $namespace }}
+  namespace: {{ . }}
+  {{- end }}
+  labels:
+    {{- include "wicked.componentLabels" (dict "root" $root "component" $.component) | nindent 4 }}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: {{ $.role }}
+subjects:
+  - kind: ServiceAccount
+    name: {{ $.serviceAccount }}
+    namespace: {{ $root.Release.Namespace }}
+{{- end }}
 {{- end }}

@@ -15,8 +15,12 @@ declare module "vitest" {
     nodeKubeconfig: string;
     /** Address on which pods reach this machine's listeners (the Kong double, the sinks). */
     hostAddress: string;
-    /** The wicked image and the bundled Postgres' image, as the cluster's runtime knows them. */
-    images: { wicked: string; postgres: string };
+    /**
+     * The wicked image and the bundled Postgres' image, as the cluster's runtime knows them; and the Kong test
+     * double's image (test/kong/image) under two tags, the second claiming the next Kong version, which a
+     * managed gateway runs in Kong's place (empty when the cluster has none: the managed gateway's step skips).
+     */
+    images: { wicked: string; postgres: string; kongDouble: string; kongDoubleNext: string };
     /** Size of the wicked image in bytes (0 when it was not built here). */
     imageBytes: number;
   }
@@ -45,6 +49,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide("images", {
       wicked: required("WICKED_E2E_IMAGE"),
       postgres: required("WICKED_E2E_POSTGRES_IMAGE"),
+      kongDouble: process.env.WICKED_E2E_KONG_DOUBLE_IMAGE ?? "",
+      kongDoubleNext: process.env.WICKED_E2E_KONG_DOUBLE_NEXT_IMAGE ?? "",
     });
     project.provide("imageBytes", 0);
     return async () => undefined;
@@ -52,8 +58,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   const running = runningCluster(CLUSTER_DIR) !== undefined;
   const cluster = await ensureCluster(CLUSTER_DIR);
-  const images = { wicked: buildImage("wicked"), postgres: buildImage("postgres") };
-  loadImages(cluster.containerdSocket, [images.wicked, images.postgres]);
+  const images = {
+    wicked: buildImage("wicked"),
+    postgres: buildImage("postgres"),
+    kongDouble: buildImage("kong-double"),
+    kongDoubleNext: buildImage("kong-double-next"),
+  };
+  loadImages(cluster.containerdSocket, Object.values(images));
   project.provide("nodeKubeconfig", cluster.kubeconfig);
   project.provide("hostAddress", cluster.nodeAddress);
   project.provide("images", images);

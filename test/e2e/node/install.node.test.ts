@@ -35,6 +35,9 @@ const RELEASE = "wicked";
 const SYSTEM = "wicked-system";
 const SHOP = "shop-e2e";
 const PORTAL = "developer-portal";
+/** The namespace and portal of the managed gateway (gateway.mode Managed, Kong's place taken by the double). */
+const MANAGED = "shop-managed-e2e";
+const GATEWAY_PORTAL = "gateway-portal";
 const PASSWORD = "correct horse battery staple";
 const DEVELOPER = { email: "dana@example.com", name: "Dana Developer" };
 const RESTRICTED = { "pod-security.kubernetes.io/enforce": "restricted" };
@@ -127,8 +130,9 @@ async function keepArtifacts(reason: string): Promise<void> {
   await save("pods.txt", ["get", "pods", "-A", "-o", "wide"]);
   await save("events.txt", ["get", "events", "-A", "--sort-by=.lastTimestamp"]);
   await save("wicked.yaml", ["get", "wicked", "-n", SHOP, "-o", "yaml"]);
+  await save("wicked-managed.yaml", ["get", "wicked,jobs", "-n", MANAGED, "-o", "yaml"]);
   await save("workloads.yaml", ["get", "deployments,statefulsets,services,pvc", "-A", "-o", "yaml"]);
-  for (const namespace of [SYSTEM, SHOP]) {
+  for (const namespace of [SYSTEM, SHOP, MANAGED]) {
     const list = await kubectlAsync(kubeconfig, ["get", "pods", "-n", namespace, "-o", "name"], 60_000);
     for (const pod of list.stdout.split("\n").filter(Boolean))
       await save(`logs-${namespace}-${pod.replace("pod/", "")}.txt`, [
@@ -177,7 +181,8 @@ afterAll(async () => {
   await browser?.close().catch(() => undefined);
   // Whatever a failed step left behind goes, so the next run starts clean.
   await kubectlAsync(kubeconfig, ["delete", "wicked", "--all", "-n", SHOP, "--wait=false"]);
-  await kubectlAsync(kubeconfig, ["delete", "namespace", SHOP, SYSTEM, "--wait=false"]);
+  await kubectlAsync(kubeconfig, ["delete", "wicked", "--all", "-n", MANAGED, "--wait=false"]);
+  await kubectlAsync(kubeconfig, ["delete", "namespace", SHOP, SYSTEM, MANAGED, "--wait=false"]);
   await chat?.stop();
   await smtp?.stop();
   await echo?.stop();
@@ -501,6 +506,207 @@ describe("wicked installed with Helm on a real node", () => {
     expect(now["portal-api"]).toBe(was["portal-api"]);
     await k(["wait", "--for=condition=Ready", `apiportal/${PORTAL}`, "-n", SHOP, "--timeout=300s"]);
   }, 900_000);
+
+  it.skipIf(!images.kongDouble)(
+    "a portal with gateway.mode Managed runs its Kong (the test double's image in Kong's place): migrations before the rollout, the gateway pod Ready, GatewayReady=True, a subscription's key works through the gateway's Service, and an image change upgrades in order",
+    async () => {
+      await apply("default", [
+        { apiVersion: "v1", kind: "Namespace", metadata: { name: MANAGED, labels: RESTRICTED } },
+      ]);
+      const database = await getJson(["get", "secret", `${RELEASE}-postgres`, "-n", SYSTEM]);
+      const t0 = Date.now();
+      await apply(MANAGED, [
+        {
+          apiVersion: "v1",
+          kind: "Secret",
+          metadata: { name: "portal-database" },
+          data: { url: database.data.url },
+        },
+        {
+          apiVersion: "v1",
+          kind: "Secret",
+          metadata: { name: "kong-database" },
+          data: { url: database.data.kongUrl },
+        },
+        {
+          apiVersion: "wicked.dev/v1alpha1",
+          kind: "ApiPortal",
+          metadata: { name: GATEWAY_PORTAL },
+          spec: {
+            displayName: "Managed gateway",
+            urls: {
+              portal: `http://${GATEWAY_PORTAL}.${MANAGED}.example`,
+              gateway: `http://${GATEWAY_PORTAL}-kong-proxy.${MANAGED}.svc.cluster.local`,
+            },
+            database: { urlSecretRef: { name: "portal-database", key: "url" } },
+            gateway: {
+              mode: "Managed",
+              managed: {
+                image: images.kongDouble,
+                // The double keeps its entities in memory: one replica, or each would hold its own.
+                replicas: 1,
+                databaseUrlSecretRef: { name: "kong-database", key: "url" },
+                resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+              },
+            },
+            // Only the gateway matters here: no portal components run.
+            components: {
+              portalUi: { replicas: 0 },
+              portalApi: { replicas: 0 },
+              authServer: { replicas: 0 },
+            },
+          },
+        },
+        {
+          apiVersion: "wicked.dev/v1alpha1",
+          kind: "Plan",
+          metadata: { name: "gold" },
+          spec: { displayName: "Gold", rateLimits: { minute: 600 } },
+        },
+        {
+          apiVersion: "wicked.dev/v1alpha1",
+          kind: "Api",
+          metadata: { name: "inventory" },
+          spec: {
+            displayName: "Inventory API",
+            upstream: { url: `http://${hostAddress}:${echo.port}` },
+            routes: [{ paths: ["/inventory"] }],
+            auth: { type: "key-auth", keyHeader: "X-Api-Key" },
+            plans: ["gold"],
+          },
+        },
+        {
+          apiVersion: "wicked.dev/v1alpha1",
+          kind: "ApiClient",
+          metadata: { name: "warehouse" },
+          spec: { displayName: "Warehouse", owner: "ops@shop.example.com", clientType: "confidential" },
+        },
+        {
+          apiVersion: "wicked.dev/v1alpha1",
+          kind: "Subscription",
+          metadata: { name: "warehouse-inventory" },
+          spec: {
+            clientRef: { name: "warehouse" },
+            apiRef: { name: "inventory" },
+            planRef: { name: "gold" },
+          },
+        },
+      ]);
+      const jobs = { migrate: `${GATEWAY_PORTAL}-kong-migrate`, finish: `${GATEWAY_PORTAL}-kong-finish` };
+      // `kubectl wait` fails at once on an object that does not exist yet: wait for it to appear first.
+      const wait = async (what: string) => {
+        const [condition, ...objects] = what.split(" ");
+        for (const object of objects)
+          await eventually(
+            `${object} exists`,
+            async () => (await kubectlAsync(kubeconfig, ["get", "-n", MANAGED, object])).code === 0,
+            300_000,
+          );
+        await k(["wait", "-n", MANAGED, "--timeout=300s", condition as string, ...objects]);
+      };
+      await wait(`--for=condition=Complete job/${jobs.migrate}`);
+      await wait(`--for=jsonpath={.status.readyReplicas}=1 deployment/${GATEWAY_PORTAL}-kong`);
+      await k(["rollout", "status", `deployment/${GATEWAY_PORTAL}-kong`, "-n", MANAGED, "--timeout=300s"]);
+      const selector = `app.kubernetes.io/instance=${GATEWAY_PORTAL},app.kubernetes.io/component=kong`;
+      const [pod] = await pods(MANAGED, selector);
+      expect(ready(pod as Json), "the gateway pod is Ready").toBe(true);
+      note(`managed gateway: ApiPortal applied -> Kong pod Ready ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      await wait(`--for=condition=GatewayReady apiportal/${GATEWAY_PORTAL}`);
+      const portal = await getJson(["get", "apiportal", GATEWAY_PORTAL, "-n", MANAGED]);
+      const gatewayReady = (portal.status.conditions as Json[]).find((c) => c.type === "GatewayReady");
+      expect(gatewayReady).toMatchObject({ status: "True", reason: "AdminApiReachable" });
+      expect(gatewayReady?.message).toContain(`http://${GATEWAY_PORTAL}-kong-admin.${MANAGED}.svc:8001`);
+      await wait(`--for=condition=Complete job/${jobs.finish}`);
+      await wait(`--for=condition=Ready apiportal/${GATEWAY_PORTAL} subscription/warehouse-inventory`);
+
+      const sub = await getJson(["get", "subscription", "warehouse-inventory", "-n", MANAGED]);
+      const credentials = await getJson(["get", "secret", sub.status.credentialsSecret, "-n", MANAGED]);
+      const key = Buffer.from(credentials.data.apiKey, "base64").toString("utf8");
+      const proxy = (await getJson(["get", "service", `${GATEWAY_PORTAL}-kong-proxy`, "-n", MANAGED])).spec
+        .clusterIP as string;
+      const call = async (headers: Record<string, string>) =>
+        (await fetch(`http://${proxy}/inventory`, { headers, signal: AbortSignal.timeout(5_000) })).status;
+      await eventually(
+        "the key works through the managed gateway's Service",
+        async () => (await call({ "X-Api-Key": key })) === 200,
+        120_000,
+      );
+      expect(await call({})).toBe(401);
+      expect(await call({ "X-Api-Key": "not-the-key" })).toBe(401);
+      note(
+        `managed gateway: ApiPortal applied -> key works at its Service ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+      );
+
+      // An upgrade: `kong migrations up` with the new image, then the rollout, then `finish`.
+      const t1 = Date.now();
+      await k([
+        "patch",
+        "apiportal",
+        GATEWAY_PORTAL,
+        "-n",
+        MANAGED,
+        "--type=merge",
+        "-p",
+        JSON.stringify({ spec: { gateway: { managed: { image: images.kongDoubleNext } } } }),
+      ]);
+      const image = async (kind: string, name: string) =>
+        (await getJson(["get", kind, name, "-n", MANAGED])).spec.template.spec.containers[0].image as string;
+      await eventually(
+        "the finish Job for the new image",
+        async () => (await image("job", jobs.finish)) === images.kongDoubleNext,
+        300_000,
+      );
+      await wait(`--for=condition=Complete job/${jobs.finish}`);
+      expect(await image("deployment", `${GATEWAY_PORTAL}-kong`)).toBe(images.kongDoubleNext);
+      // The double records every migration command and start in the kong database, in order.
+      const log = (
+        await k([
+          "exec",
+          "-n",
+          SYSTEM,
+          `${RELEASE}-postgres-0`,
+          "--",
+          "psql",
+          "-U",
+          "wicked",
+          "-d",
+          "kong",
+          "-Atc",
+          "SELECT command || ' ' || version FROM wicked_kong_double_log ORDER BY id",
+        ])
+      )
+        .trim()
+        .split("\n");
+      console.log(`kong database, migration and start log:\n${log.join("\n")}`);
+      expect(log[0]).toBe("bootstrap 3.9.0");
+      const up = log.indexOf("up 3.9.1");
+      const started = log.indexOf("start 3.9.1");
+      const finished = log.indexOf("finish 3.9.1");
+      expect(up, "up runs before any 3.9.1 node starts").toBeGreaterThan(log.indexOf("start 3.9.0"));
+      expect(started).toBeGreaterThan(up);
+      expect(finished, "finish runs after the rollout").toBeGreaterThan(started);
+      await wait(`--for=condition=GatewayReady apiportal/${GATEWAY_PORTAL}`);
+      // The double's entities lived in the old pod's memory: the gateway's periodic sync restores them.
+      await eventually(
+        "the key works after the upgrade",
+        async () => (await call({ "X-Api-Key": key })) === 200,
+        120_000,
+      );
+      note(`managed gateway: upgrade (up, rollout, finish) ${((Date.now() - t1) / 1000).toFixed(1)} s`);
+
+      // The finalizer removes the portal's Kong entities through the managed Admin API, then Kong goes with it.
+      await k([
+        "delete",
+        "subscriptions,apiclients,apis,plans,apiportals",
+        "--all",
+        "-n",
+        MANAGED,
+        "--timeout=300s",
+      ]);
+      await k(["delete", "namespace", MANAGED, "--timeout=300s"]);
+    },
+    900_000,
+  );
 
   it("helm uninstall and deleting the namespaces leave no pods, webhooks, custom resources or objects stuck on finalizers", async () => {
     // Resources first, while the operator runs and can honour their finalizers; then the release.

@@ -20,6 +20,7 @@ import { type AuthServer, createAuthServer } from "../../../auth-server/app.ts";
 import { parseAuthServerConfig } from "../../../auth-server/config.ts";
 import { readAuthKeys } from "../../../auth-server/keys.ts";
 import { kubeSecretReader } from "../../../auth-server/kube.ts";
+import { readClientAddressKey } from "../../../component/client-address.ts";
 import { createLogger as apiLogger, createLogger as authLogger } from "../../../component/logger.ts";
 import { createDatabase } from "../../../db/connect.ts";
 import { migrateToLatest } from "../../../db/migrate.ts";
@@ -222,7 +223,17 @@ export async function startUiStack(opts: UiStackOptions): Promise<UiStack> {
       keys: readAuthKeys(secretsDir),
       logger: authLogger({ name: "auth-server", level: "info", destination: sink(lines, "auth-server") }),
       scrypt: fast,
-      throttle: { login: { max: 100, timeWindowMs: 60_000 }, signup: { max: 100, timeWindowMs: 60_000 } },
+      throttle: {
+        login: {
+          perAddress: { max: 100, timeWindowMs: 60_000 },
+          perAccount: { max: 100, timeWindowMs: 60_000 },
+          global: { max: 1_000, timeWindowMs: 60_000 },
+        },
+        signup: {
+          perAddress: { max: 100, timeWindowMs: 60_000 },
+          global: { max: 1_000, timeWindowMs: 60_000 },
+        },
+      },
       trustProxy: false,
       purgeIntervalMs: 0,
     });
@@ -235,8 +246,13 @@ export async function startUiStack(opts: UiStackOptions): Promise<UiStack> {
       kube: portalKube(kubeConfig, namespace),
       logger: apiLogger({ name: "portal-api", level: "info", destination: sink(lines, "portal-api") }),
       scrypt: fast,
-      rateLimit: { max: 200, timeWindowMs: 60_000 },
+      throttle: {
+        perAddress: { max: 200, timeWindowMs: 60_000 },
+        perAccount: { max: 200, timeWindowMs: 60_000 },
+        global: { max: 1_000, timeWindowMs: 60_000 },
+      },
       trustProxy: false,
+      clientAddressKey: readClientAddressKey(secretsDir),
     });
     await api.app.listen({ port: apiPort, host: "127.0.0.1" });
     stops.push(() => api.stop());
