@@ -30,21 +30,39 @@ export function compileAsShipped(): string {
   return out;
 }
 
-/** How the chart tunes the operator's process: its NODE_OPTIONS and MALLOC_ARENA_MAX, as `helm template` renders them. */
-export function chartOperatorTuning(): { NODE_OPTIONS: string; MALLOC_ARENA_MAX: string } {
+/** How the chart tunes the operator's process. */
+export interface OperatorTuning {
+  /** NODE_OPTIONS and the glibc allocator's MALLOC_* settings. */
+  env: { NODE_OPTIONS: string } & Record<string, string>;
+  /** The flags its command gives node before the script (V8's own, which NODE_OPTIONS does not take). */
+  nodeFlags: string[];
+}
+
+/** How the chart tunes the operator's process, as `helm template` renders it. */
+export function chartOperatorTuning(): OperatorTuning {
   const rendered = helmOk(["template", "bench", CHART, "--show-only", "templates/operator/deployment.yaml"]);
   const deployment = YAML.parse(rendered) as {
     spec: {
       template: {
-        spec: { containers: Array<{ name: string; env?: Array<{ name: string; value?: string }> }> };
+        spec: {
+          containers: Array<{
+            name: string;
+            command?: string[];
+            env?: Array<{ name: string; value?: string }>;
+          }>;
+        };
       };
     };
   };
-  const env = deployment.spec.template.spec.containers.find((c) => c.name === "operator")?.env ?? [];
-  const value = (name: string) => {
-    const found = env.find((e) => e.name === name)?.value;
-    if (found === undefined) throw new Error(`the chart's operator container sets no ${name}`);
-    return found;
-  };
-  return { NODE_OPTIONS: value("NODE_OPTIONS"), MALLOC_ARENA_MAX: value("MALLOC_ARENA_MAX") };
+  const container = deployment.spec.template.spec.containers.find((c) => c.name === "operator");
+  const env = Object.fromEntries(
+    (container?.env ?? []).flatMap((e) =>
+      (e.name === "NODE_OPTIONS" || e.name.startsWith("MALLOC_")) && e.value !== undefined
+        ? [[e.name, e.value]]
+        : [],
+    ),
+  );
+  if (env.NODE_OPTIONS === undefined) throw new Error("the chart's operator container sets no NODE_OPTIONS");
+  const command = container?.command ?? [];
+  return { env: { ...env, NODE_OPTIONS: env.NODE_OPTIONS }, nodeFlags: command.slice(1, -1) };
 }

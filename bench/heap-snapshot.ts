@@ -40,8 +40,11 @@ function endsWith(file: string, text: string): boolean {
 }
 
 interface Snapshot {
-  snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
+  snapshot: {
+    meta: { node_fields: string[]; node_types: [string[]]; edge_fields: string[]; edge_types: [string[]] };
+  };
   nodes: number[];
+  edges: number[];
   strings: string[];
 }
 
@@ -55,14 +58,28 @@ function top(sizes: Map<string, { bytes: number; count: number }>, n: number): s
     .map(([k, v]) => `${(v.bytes / MiB).toFixed(1).padStart(6)} MiB ${String(v.count).padStart(8)}  ${k}`);
 }
 
-/** The summary of a snapshot file: total live size, the largest kinds of object and shapes of string. */
+/**
+ * The summary of a snapshot file: total live size, the largest kinds of object, plain objects by their
+ * property names (what they are), and strings by shape and by the property that holds them.
+ */
 export function summarizeHeapSnapshot(file: string, lines = 15): { liveMiB: number; summary: string[] } {
   const snap = JSON.parse(readFileSync(file, "utf8")) as Snapshot;
-  const fields = snap.snapshot.meta.node_fields;
-  const types = snap.snapshot.meta.node_types[0];
-  const [typeAt, nameAt, sizeAt] = ["type", "name", "self_size"].map((f) => fields.indexOf(f));
+  const { meta } = snap.snapshot;
+  const fields = meta.node_fields;
+  const types = meta.node_types[0];
+  const [typeAt, nameAt, sizeAt, edgeCountAt] = ["type", "name", "self_size", "edge_count"].map((f) =>
+    fields.indexOf(f),
+  ) as [number, number, number, number];
+  const edgeFields = meta.edge_fields;
+  const edgeTypes = meta.edge_types[0];
+  const [edgeTypeAt, edgeNameAt, edgeToAt] = ["type", "name_or_index", "to_node"].map((f) =>
+    edgeFields.indexOf(f),
+  ) as [number, number, number];
+  const typeOf = (node: number) => types[snap.nodes[node + typeAt] ?? 0] ?? "";
   const byKind = new Map<string, { bytes: number; count: number }>();
   const byString = new Map<string, { bytes: number; count: number }>();
+  const byProperties = new Map<string, { bytes: number; count: number }>();
+  const stringsHeldAs = new Map<string, { bytes: number; count: number }>();
   const add = (map: typeof byKind, key: string, bytes: number) => {
     const entry = map.get(key) ?? { bytes: 0, count: 0 };
     entry.bytes += bytes;
@@ -70,10 +87,21 @@ export function summarizeHeapSnapshot(file: string, lines = 15): { liveMiB: numb
     map.set(key, entry);
   };
   let total = 0;
+  let edge = 0;
   for (let i = 0; i < snap.nodes.length; i += fields.length) {
-    const type = types[snap.nodes[i + (typeAt ?? 0)] ?? 0] ?? "";
-    const name = snap.strings[snap.nodes[i + (nameAt ?? 0)] ?? 0] ?? "";
-    const bytes = snap.nodes[i + (sizeAt ?? 0)] ?? 0;
+    const type = typeOf(i);
+    const name = snap.strings[snap.nodes[i + nameAt] ?? 0] ?? "";
+    const bytes = snap.nodes[i + sizeAt] ?? 0;
+    const edges = snap.nodes[i + edgeCountAt] ?? 0;
+    const properties: string[] = [];
+    for (let e = edge; e < edge + edges * edgeFields.length; e += edgeFields.length) {
+      if (edgeTypes[snap.edges[e + edgeTypeAt] ?? 0] !== "property") continue;
+      const property = snap.strings[snap.edges[e + edgeNameAt] ?? 0] ?? "";
+      properties.push(property);
+      const to = snap.edges[e + edgeToAt] ?? 0;
+      if (STRING_TYPES.has(typeOf(to))) add(stringsHeldAs, `.${property}`, snap.nodes[to + sizeAt] ?? 0);
+    }
+    edge += edges * edgeFields.length;
     total += bytes;
     if (STRING_TYPES.has(type)) {
       add(byKind, `${type}s`, bytes);
@@ -87,7 +115,15 @@ export function summarizeHeapSnapshot(file: string, lines = 15): { liveMiB: numb
                 .slice(0, 70),
             );
       add(byString, shape, bytes);
-    } else add(byKind, type === "code" ? "compiled code" : `${type} ${name.slice(0, 50)}`, bytes);
+    } else {
+      add(byKind, type === "code" ? "compiled code" : `${type} ${name.slice(0, 50)}`, bytes);
+      if (type === "object" && name === "Object")
+        add(
+          byProperties,
+          `{${properties.slice(0, 8).join(", ")}${properties.length > 8 ? ", …" : ""}}`,
+          bytes,
+        );
+    }
   }
   rmSync(file);
   return {
@@ -95,8 +131,12 @@ export function summarizeHeapSnapshot(file: string, lines = 15): { liveMiB: numb
     summary: [
       `live heap ${(total / MiB).toFixed(1)} MiB; largest kinds of object (self size, count):`,
       ...top(byKind, lines),
+      "largest plain objects by their properties (self size without out-of-object stores):",
+      ...top(byProperties, lines),
       "largest shapes of string (digits shown as 9):",
       ...top(byString, lines),
+      "strings by the property holding them (a string held twice counts twice):",
+      ...top(stringsHeldAs, lines),
     ],
   };
 }

@@ -52,11 +52,13 @@ export async function runOperatorRssBench(
       count,
     ),
   );
+  const tuning = chartOperatorTuning();
   const operator = await startOperatorProcess(
     kubeconfig,
     "bench-rss-op",
-    { POD_NAMESPACE: ns, WICKED_LOG_LEVEL: "warn", ...chartOperatorTuning() },
+    { POD_NAMESPACE: ns, WICKED_LOG_LEVEL: "warn", ...tuning.env },
     opts.compiled,
+    tuning.nodeFlags,
   );
   const forget = onInterrupt(() => operator.kill());
   try {

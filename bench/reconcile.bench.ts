@@ -203,22 +203,27 @@ export async function runReconcileBench(
     );
     if (webhooks) admission = await startBenchWebhooks(kubeconfig, ns);
     const tuning = chartOperatorTuning();
+    const tunedAs = [
+      `node ${tuning.nodeFlags.join(" ")}`,
+      ...Object.entries(tuning.env).map(([name, value]) => `${name}=${value}`),
+    ].join(", ");
     const operator = await startOperatorProcess(
       kubeconfig,
       "bench-op",
       {
         POD_NAMESPACE: ns,
-        MALLOC_ARENA_MAX: tuning.MALLOC_ARENA_MAX,
+        ...tuning.env,
         WICKED_LOG_LEVEL: "warn",
         WICKED_GATEWAY_RESYNC_SECONDS: "30",
         NODE_OPTIONS: [
-          tuning.NODE_OPTIONS,
+          tuning.env.NODE_OPTIONS,
           heapSnapshot ? heapSnapshotOptions(snapshotDir) : "",
           // For example --cpu-prof --cpu-prof-dir=/tmp/profiles: where the operator's time goes.
           process.env.BENCH_OPERATOR_NODE_OPTIONS ?? "",
         ].join(" "),
       },
       compiled,
+      tuning.nodeFlags,
     );
     const forget = onInterrupt(() => operator.kill());
     try {
@@ -361,7 +366,7 @@ export async function runReconcileBench(
               ]),
         ],
         notes: [
-          `${count} Subscriptions, created at once (4 kubectl processes, 200 per call), of ${Math.ceil(count / APIS)} ApiClients to ${APIS} Apis; gateway External (the Kong test double in a process of its own), gateway resync 30 s; admission webhooks ${webhooks ? "installed by the chart and served by `wicked webhooks` (they add the finalizer at creation)" : "not run (the operator adds the finalizer with a write of its own)"}. Operator writes from its own wicked_apiserver_writes_total, without its leader-election Lease renewals: ${writes.byResource.map(([r, n]) => `${r} ${(n / count).toFixed(2)}`).join(", ")} per Subscription.`,
+          `${count} Subscriptions, created at once (4 kubectl processes, 200 per call), of ${Math.ceil(count / APIS)} ApiClients to ${APIS} Apis; gateway External (the Kong test double in a process of its own), gateway resync 30 s; the operator compiled and tuned as the chart runs it (${tunedAs}); admission webhooks ${webhooks ? "installed by the chart and served by `wicked webhooks` (they add the finalizer at creation)" : "not run (the operator adds the finalizer with a write of its own)"}. Operator writes from its own wicked_apiserver_writes_total, without its leader-election Lease renewals: ${writes.byResource.map(([r, n]) => `${r} ${(n / count).toFixed(2)}`).join(", ")} per Subscription.`,
           ...(heap ? [`heap snapshot of the operator at ${count} Subscriptions:`, ...heap.summary] : []),
           ...(deleteSeconds === undefined
             ? [`the wicked objects of namespace ${ns} were not gone in time; delete it by hand.`]

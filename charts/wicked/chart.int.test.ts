@@ -53,6 +53,7 @@ describe("helm lint and rendering", () => {
       allowPrivilegeEscalation: false,
       capabilities: { drop: ["ALL"] },
     });
+    expect(container.command).toEqual(["node", "--optimize-for-size", "/app/bin/wicked.js"]);
     expect(container.args).toEqual(["operator"]);
     expect(container.image).toBe("ghcr.io/wicked-dev/wicked:0.1.0");
     const env = Object.fromEntries(container.env.map((e: Manifest) => [e.name, e.value ?? e.valueFrom]));
@@ -67,6 +68,7 @@ describe("helm lint and rendering", () => {
       WICKED_HEALTH_PORT: "8081",
       NODE_OPTIONS: "--enable-source-maps --max-old-space-size=160 --max-semi-space-size=2",
       MALLOC_ARENA_MAX: "2",
+      MALLOC_MMAP_THRESHOLD_: "131072",
     });
     expect(container.ports.map((p: Manifest) => p.containerPort)).toEqual([8080, 8081]);
     expect(container.livenessProbe.httpGet).toEqual({ path: "/healthz", port: "http-health" });

@@ -4,6 +4,7 @@
  * ACL group with its credentials, the Plan's rate limits and the Plan's plugins. Every entity carries
  * wicked's tags and an id derived from its natural key. Pure.
  */
+import { createHash } from "node:crypto";
 import {
   type Api,
   type ApiPortal,
@@ -142,8 +143,18 @@ class EntityBuilder {
   private readonly portalTagValue: string;
   private lastTags: { owner: ResourceRef; tags: string[] } | undefined;
 
-  constructor(private readonly portal: ApiPortal) {
+  constructor(
+    private readonly portal: ApiPortal,
+    /** Values many subscriptions' entities share (an Api's service reference, a Plan's limits). */
+    private readonly parts = new Map<object, unknown>(),
+  ) {
     this.portalTagValue = portalTag(portal.metadata.namespace ?? "", nameOf(portal.metadata));
+  }
+
+  /** One value derived from a resource (one kind of value per resource) for every builder sharing `parts`. */
+  shared<T>(of: Api | Plan, make: () => T): T {
+    if (!this.parts.has(of)) this.parts.set(of, make());
+    return this.parts.get(of) as T;
   }
 
   /** The tags of an owner's entities: one array for all of them (a subscription has four). */
@@ -367,7 +378,12 @@ function addSubscription(b: EntityBuilder, entry: DesiredSubscription): void {
   const username = kongName("wicked", ref.namespace, ref.name);
   const consumerId = b.add(ROLES.consumer, ref, { username, custom_id: subscription.metadata.uid ?? null });
   const consumer = { id: consumerId };
-  b.add(ROLES.acl, ref, { consumer, group: aclGroup(api) }, { related: refOf("Api", api) });
+  // The same strings and objects for every subscription of an Api or Plan, not a copy each.
+  const apiParts = b.shared(api, () => ({
+    group: aclGroup(api),
+    service: { id: b.id(naturalKeys.service(refOf("Api", api))) },
+  }));
+  b.add(ROLES.acl, ref, { consumer, group: apiParts.group }, { related: refOf("Api", api) });
   if (credential.kind === "key-auth") {
     credential.keys.forEach((key, index) => {
       b.add(ROLES.keyAuth, ref, { consumer, key }, { index });
@@ -385,11 +401,14 @@ function addSubscription(b: EntityBuilder, entry: DesiredSubscription): void {
   }
   const limits = plan.spec.rateLimits ?? {};
   if (PERIODS.some((p) => limits[p] !== undefined)) {
-    const config: JsonObject = { limit_by: "consumer", policy: "local" };
-    for (const period of PERIODS) config[period] = limits[period] ?? null;
+    const config = b.shared(plan, () => {
+      const config: JsonObject = { limit_by: "consumer", policy: "local" };
+      for (const period of PERIODS) config[period] = limits[period] ?? null;
+      return config;
+    });
     const fields = {
       name: "rate-limiting",
-      service: { id: b.id(naturalKeys.service(refOf("Api", api))) },
+      service: apiParts.service,
       route: null,
       consumer,
       config,
@@ -410,13 +429,16 @@ function addSubscription(b: EntityBuilder, entry: DesiredSubscription): void {
   }
 }
 
-/** What a subscription's entities are a function of: the specs (by generation), the credential and the portal. */
+/**
+ * What a subscription's entities are a function of: the specs (by generation), the credential and the portal;
+ * as a digest, which is a quarter of the size and holds no credential.
+ */
 function inputsOf(portal: ApiPortal, entry: DesiredSubscription): string {
   const version = (o: { metadata: { uid?: string; generation?: number } }) =>
     `${o.metadata.uid}@${o.metadata.generation}`;
   const c = entry.credential;
   const credential = c.kind === "key-auth" ? c.keys.join("\n") : `${c.clientId}\n${c.publicKeysPem[0]}`;
-  return [
+  const inputs = [
     portal.metadata.namespace,
     nameOf(portal.metadata),
     version(entry.subscription),
@@ -425,6 +447,7 @@ function inputsOf(portal: ApiPortal, entry: DesiredSubscription): string {
     c.kind,
     credential,
   ].join("|");
+  return createHash("sha256").update(inputs).digest("base64url");
 }
 
 /**
@@ -438,13 +461,16 @@ export class SubscriptionEntities {
   /** The entities of each subscription, computing those whose inputs changed; forgets the others. */
   resolve(portal: ApiPortal, subscriptions: readonly DesiredSubscription[]): KongStateEntity[] {
     const next = new Map<string, { inputs: string; entities: KongStateEntity[] }>();
+    const parts = new Map<object, unknown>();
     const all: KongStateEntity[] = [];
     for (const entry of subscriptions) {
       const key = entry.subscription.metadata.uid ?? nameOf(entry.subscription.metadata);
       const inputs = inputsOf(portal, entry);
       const before = this.computed.get(key);
       const entities =
-        before?.inputs === inputs ? before.entities : subscriptionEntities(new EntityBuilder(portal), entry);
+        before?.inputs === inputs
+          ? before.entities
+          : subscriptionEntities(new EntityBuilder(portal, parts), entry);
       next.set(key, { inputs, entities });
       for (const entity of entities) all.push(entity);
     }

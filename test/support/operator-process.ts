@@ -31,6 +31,8 @@ export async function startOperatorProcess(
   env: Record<string, string> = {},
   /** A directory compiled as the image is (bench/compiled.ts): run it with plain node, as the image does. */
   compiled?: string,
+  /** Node's and V8's command-line flags for the compiled operator (the chart's, bench/compiled.ts). */
+  nodeFlags: readonly string[] = [],
 ): Promise<OperatorProcess> {
   const vars = {
     KUBECONFIG: process.env.WICKED_TEST_OPERATOR_KUBECONFIG || kubeconfig,
@@ -40,6 +42,7 @@ export async function startOperatorProcess(
   if (!compiled) return startManagerProcess("the operator", ["bin/wicked.ts", "operator"], vars);
   return startManagerProcess("the operator", [join(compiled, "bin/wicked.js"), "operator"], vars, [
     "--enable-source-maps",
+    ...nodeFlags,
   ]);
 }
 
