@@ -23,6 +23,20 @@ export const DEFAULT_WATCH_BACKOFF: BackoffOptions = { baseMs: 800, capMs: 30_00
  * The delay before retry number `attempt` (0 for the first retry). Never above capMs and never below
  * (1 − jitter) of the un-jittered delay. `random` returns values in [0, 1) like Math.random.
  */
+/** Waits `ms`, or resolves at once when `signal` aborts: a loop's stop cuts its wait short. */
+export function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
 export function backoffDelay(
   attempt: number,
   opts: BackoffOptions,

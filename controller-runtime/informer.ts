@@ -4,7 +4,7 @@
  * is missed; on any other failure reconnect from the last resourceVersion after a capped, jittered backoff.
  */
 import type { Logger } from "pino";
-import { type BackoffOptions, backoffDelay, DEFAULT_WATCH_BACKOFF } from "./backoff.ts";
+import { type BackoffOptions, backoffDelay, DEFAULT_WATCH_BACKOFF, pause } from "./backoff.ts";
 import { ApiError } from "./errors.ts";
 import { resourceVersionOf } from "./objects.ts";
 import { isStatus } from "./rest.ts";
@@ -92,11 +92,15 @@ export class Informer {
   private readonly log: Logger;
   private resourceVersion = "";
   private synced = false;
-  private stopped = false;
+  /** Aborted by stop(): ends the loops and cuts their waits short. */
+  private readonly stopping = new AbortController();
   private running: Promise<void> | undefined;
   /** Ends the running watch (and its watchOnce) at once. */
   private cancelWatch: (() => void) | undefined;
-  private wake: (() => void) | undefined;
+
+  private get stopped(): boolean {
+    return this.stopping.signal.aborted;
+  }
 
   constructor(
     readonly gvk: GroupVersionKind,
@@ -159,9 +163,8 @@ export class Informer {
 
   /** Closes the watch and ends the background loop. */
   async stop(): Promise<void> {
-    this.stopped = true;
+    this.stopping.abort();
     this.cancelWatch?.();
-    this.wake?.();
     await this.running;
   }
 
@@ -189,7 +192,7 @@ export class Informer {
           } else {
             this.log.warn({ err, kind: this.gvk.kind }, `Failed to list ${this.gvk.kind} objects; retrying`);
           }
-          await this.sleep(backoffDelay(failures++, this.opts.backoff, this.opts.random));
+          await pause(backoffDelay(failures++, this.opts.backoff, this.opts.random), this.stopping.signal);
           continue;
         }
       }
@@ -210,7 +213,7 @@ export class Informer {
       const err =
         outcome.kind === "failed" ? outcome.err : new Error("the watch closed at once without events");
       this.log.warn({ err, kind: this.gvk.kind }, `Watch of ${this.gvk.kind} objects dropped; reconnecting`);
-      await this.sleep(backoffDelay(failures++, this.opts.backoff, this.opts.random));
+      await pause(backoffDelay(failures++, this.opts.backoff, this.opts.random), this.stopping.signal);
     }
   }
 
@@ -351,18 +354,6 @@ export class Informer {
 
   private emit(call: (handler: InformerHandler) => void): void {
     for (const handler of this.handlers) call(handler);
-  }
-
-  private sleep(ms: number): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
-    });
   }
 }
 

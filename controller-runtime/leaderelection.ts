@@ -6,6 +6,7 @@
  * the resourceVersion read, so two candidates never both win.
  */
 import type { Logger } from "pino";
+import { pause } from "./backoff.ts";
 import type { Client } from "./client.ts";
 import { isAlreadyExists, isConflict } from "./errors.ts";
 import { microTime } from "./time.ts";
@@ -159,18 +160,22 @@ type Attempt = "held" | "taken" | "failed";
 /** Runs leader election for one replica. */
 export class LeaderElector {
   private leader = false;
-  private stopped = false;
+  /** Aborted by stop(): ends the loops and cuts their waits short. */
+  private readonly stopping = new AbortController();
   private running: Promise<void> | undefined;
   private observation: LeaseObservation | undefined;
   /** Holder of the Lease before this replica's last successful write, for the log. */
   private previousHolder = "";
-  private wake: (() => void) | undefined;
   private readonly durationS: number;
   private readonly renewDeadlineMs: number;
   private readonly retryMs: number;
   private readonly monotonicNow: () => number;
   private readonly now: () => Date;
   private readonly random: () => number;
+
+  private get stopped(): boolean {
+    return this.stopping.signal.aborted;
+  }
 
   constructor(private readonly opts: LeaderElectorOptions) {
     this.durationS = opts.leaseDurationSeconds ?? 15;
@@ -202,8 +207,7 @@ export class LeaderElector {
    * onStoppedLeading. Call it after the work done as leader has finished.
    */
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.wake?.();
+    this.stopping.abort();
     await this.running;
     if (!this.leader) return;
     await this.release();
@@ -226,7 +230,7 @@ export class LeaderElector {
           this.opts.onStartedLeading();
         }
         // client-go's JitterUntil: candidates spread their attempts by up to 1.2 retry periods.
-        await this.sleep(this.retryMs * (1 + 1.2 * this.random()));
+        await pause(this.retryMs * (1 + 1.2 * this.random()), this.stopping.signal);
         continue;
       }
       const remaining = lastRenewMs + this.renewDeadlineMs - this.monotonicNow();
@@ -244,7 +248,7 @@ export class LeaderElector {
         this.stepDown();
         continue;
       }
-      await this.sleep(this.retryMs);
+      await pause(this.retryMs, this.stopping.signal);
     }
   }
 
@@ -334,17 +338,5 @@ export class LeaderElector {
         "Failed to release Lease; another replica takes over when it expires",
       );
     }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
-    });
   }
 }
